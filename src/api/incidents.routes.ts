@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { IllegalTransitionError, NotFoundError } from '../domain/errors.ts';
+import { INCIDENT_STATUSES } from '../domain/incident-status.ts';
+import { requireBearer } from './auth.ts';
+import { IdParamsSchema } from './schemas/message.schema.ts';
+import { incidentView } from './views.ts';
+
+const csv = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
+const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Array(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 20 })),
+    sector: Type.Optional(csv),
+    municipality: Type.Optional(csv),
+    agency: Type.Optional(csv),
+    overdue: Type.Optional(Type.Boolean()),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+/** `?status=new,assigned` and `?status=new&status=assigned` both work. */
+function splitCommas(q: Record<string, unknown>) {
+  for (const k of ['status', 'sector', 'municipality', 'agency']) {
+    const v = q[k];
+    if (typeof v === 'string') q[k] = v.split(',').filter(Boolean);
+    else if (Array.isArray(v)) q[k] = v.flatMap((x) => String(x).split(',')).filter(Boolean);
+  }
+}
+
+export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preHandler', async (req) => requireBearer(req, [app.services.tokens.api]));
+  app.addHook('preValidation', async (req) => splitCommas(req.query as Record<string, unknown>));
+
+  app.get('/incidents', { schema: { querystring: ListQuery } }, async (req) => {
+    const { limit, offset, ...filters } = req.query;
+    const now = new Date();
+    const [ref, page] = await Promise.all([
+      app.services.reference.get(),
+      app.services.incidents.list(filters, { limit, offset }, now),
+    ]);
+    const events = await Promise.all(page.items.map((i) => app.services.incidents.events(i.id)));
+    return {
+      total: page.total,
+      limit,
+      offset,
+      items: page.items.map((i, n) => incidentView(i, ref, now, events[n])),
+    };
+  });
+
+  app.get('/incidents/:id', { schema: { params: IdParamsSchema } }, async (req) => {
+    const inc = await app.services.incidents.get(req.params.id);
+    if (!inc) throw new NotFoundError('incident', String(req.params.id));
+    const [ref, events, drafts] = await Promise.all([
+      app.services.reference.get(),
+      app.services.incidents.events(inc.id),
+      app.services.outbox.drafts(inc.id),
+    ]);
+    return {
+      ...incidentView(inc, ref, new Date(), events),
+      drafts: drafts.map((d) => ({ id: d.id, kind: d.kind, text: d.text, status: d.status, checks: d.checks })),
+    };
+  });
+
+  app.post(
+    '/incidents/:id/transitions',
+    {
+      schema: {
+        params: IdParamsSchema,
+        body: Type.Object(
+          {
+            to: Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s))),
+            reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const r = await app.services.incidents.changeStatus(req.params.id, req.body.to, 'api-token', req.body.reason);
+      if (!r.ok) {
+        const cur = await app.services.incidents.get(req.params.id);
+        if (!cur) throw new NotFoundError('incident', String(req.params.id));
+        throw new IllegalTransitionError(cur.status, req.body.to, r.reason);
+      }
+      return incidentView(r.incident, await app.services.reference.get(), new Date());
+    },
+  );
+};

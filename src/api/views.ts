@@ -1,0 +1,81 @@
+/** What the API shows of stored rows (no raw payloads; Russian labels beside codes). */
+import { INCIDENT_STATUS_LABELS, type IncidentStatus } from '../domain/incident-status.ts';
+import type { IncidentEventRow, IncidentRow } from '../store/incident.store.ts';
+import type { MessageRow } from '../store/message.store.ts';
+import type { ReferenceSnapshot } from '../store/reference.store.ts';
+import { incidentNumber, sectorName } from '../responders/format.ts';
+
+export function messageView(m: MessageRow) {
+  return {
+    id: m.id,
+    source: m.sourceId,
+    externalId: m.externalId,
+    authorId: m.authorId,
+    text: m.text,
+    postedAt: m.postedAt.toISOString(),
+    receivedAt: m.receivedAt.toISOString(),
+    url: m.url,
+    parentExternalId: m.parentExternalId,
+    attachments: m.attachments,
+    state: m.state,
+    error: m.lastError,
+    analysis: m.analyzedAt
+      ? {
+          sector: m.sector,
+          sectorName: m.sector ? sectorName(m.sector) : null,
+          sectorScore: m.sectorScore,
+          sentiment: m.sentiment,
+          sentimentScore: m.sentimentScore,
+          toxic: m.toxic,
+          toxicScore: m.toxicScore,
+          municipality: m.municipality,
+          address: m.address,
+          model: m.model,
+          needsReview: m.needsReview,
+          analyzedAt: m.analyzedAt.toISOString(),
+        }
+      : null,
+    incidentId: m.incidentId,
+  };
+}
+
+export function eventView(e: IncidentEventRow) {
+  return {
+    id: e.id,
+    type: e.type,
+    from: e.fromStatus,
+    to: e.toStatus,
+    actor: e.actor,
+    at: e.at.toISOString(),
+    data: e.data,
+  };
+}
+
+export function incidentView(i: IncidentRow, ref: ReferenceSnapshot, now: Date, events?: IncidentEventRow[]) {
+  const open = !['resolved', 'closed', 'rejected', 'spam'].includes(i.status);
+  return {
+    id: i.id,
+    number: incidentNumber(i.id),
+    status: i.status,
+    statusLabel: INCIDENT_STATUS_LABELS[i.status as IncidentStatus] ?? i.status,
+    sector: i.sector,
+    sectorName: sectorName(i.sector),
+    municipality: i.municipality,
+    municipalityName: i.municipality ? (ref.municipalities.get(i.municipality)?.shortName ?? null) : null,
+    agencyId: i.agencyId,
+    agencyName: i.agencyId ? (ref.agencies.get(i.agencyId)?.shortName ?? null) : null,
+    address: i.address,
+    summary: i.summary,
+    channelKind: i.channelKind,
+    messagesCount: i.messageCount,
+    authorsCount: i.authorCount,
+    negativeCount: i.negativeCount,
+    firstMessageAt: i.firstMessageAt.toISOString(),
+    lastMessageAt: i.lastMessageAt.toISOString(),
+    firstResponseDue: i.firstResponseDue.toISOString(),
+    resolutionDue: i.resolutionDue.toISOString(),
+    overdue: open && i.resolutionDue < now,
+    createdAt: i.createdAt.toISOString(),
+    ...(events ? { events: events.map(eventView) } : {}),
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * The composition root: config → logger → store → redis/queues → nlp → workers → connectors → api.
+ * `createApp` starts the roles asked for; `close()` stops them in reverse order.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Calendar } from './domain/calendar.ts';
+import type { TextAnalyzer } from './domain/types.ts';
+import { createLogger } from './logger.ts';
+import { resolveTokens, type Tokens } from './secrets.ts';
+import { buildApi } from './api/server.ts';
+import type { HealthReport } from './api/health.routes.ts';
+import { createDemoConnector, type Connector } from './connectors/demo.connector.ts';
+import { openDatabase, type Database } from './store/db.ts';
+import { createIncidentStore, type IncidentStore, type RouteContext } from './store/incident.store.ts';
+import { createMessageStore, type MessageStore } from './store/message.store.ts';
+import { createOutboxStore, type OutboxStore } from './store/outbox.store.ts';
+import { calendarFromReference, createReferenceStore, type ReferenceStore } from './store/reference.store.ts';
+import { seedReferenceData } from './store/seed.ts';
+import { analyzeProcessor } from './workers/analyze.worker.ts';
+import { draftProcessor } from './workers/draft.worker.ts';
+import { createIngestor, type Ingestor } from './workers/ingest.ts';
+import { createMetrics, type Metrics } from './workers/metrics.ts';
+import { notifyProcessor } from './workers/notify.worker.ts';
+import { createQueues, QUEUE_NAMES, type Queues } from './workers/queues.ts';
+import { openRedis, type RedisHandle } from './workers/redis.ts';
+import { routeProcessor } from './workers/route.worker.ts';
+import { startWorkers, type WorkerRuntime } from './workers/runtime.ts';
+import { slaWatchProcessor } from './workers/sla-watch.worker.ts';
+import { startSweeper, type Sweeper } from './workers/sweeper.ts';
+
+export type Role = 'api' | 'workers' | 'connectors' | 'demo';
+
+export interface AppOptions {
+  config: Config;
+  /** Defaults to config.ROLES (+ demo when DEMO says so). */
+  roles?: Role[];
+  log?: Logger;
+  /** Defaults to the classic analyzer from models/classic. */
+  analyzer?: TextAnalyzer;
+  /** Listen on config.PORT when the api role runs. @defaultValue true */
+  listen?: boolean;
+}
+
+export interface App {
+  config: Config;
+  log: Logger;
+  roles: Role[];
+  tokens: Tokens;
+  database: Database;
+  redis: RedisHandle;
+  queues: Queues;
+  metrics: Metrics;
+  messages: MessageStore;
+  incidents: IncidentStore;
+  outbox: OutboxStore;
+  reference: ReferenceStore;
+  ingestor: Ingestor;
+  api?: FastifyInstance;
+  workers?: WorkerRuntime;
+  sweeper?: Sweeper;
+  connectors: Connector[];
+  /** Base URL when listening. */
+  url?: string;
+  health(): Promise<HealthReport>;
+  close(): Promise<void>;
+}
+
+function defaultRoles(config: Config): Role[] {
+  const roles = [...config.ROLES] as Role[];
+  const noBots = !config.TELEGRAM_BOT_TOKEN && !config.VK_GROUP_TOKEN;
+  if (!roles.includes('demo') && roles.includes('connectors') && (config.DEMO === 'on' || (config.DEMO === 'auto' && noBots)))
+    roles.push('demo');
+  return roles;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const roles = opts.roles ?? defaultRoles(config);
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, 'error while closing');
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const t0 = Date.now();
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
+    closers.push(() => database.close());
+    await seedReferenceData(database);
+    log.info({ db: database.kind, ms: Date.now() - t0 }, 'database ready');
+
+    const redis = await openRedis({
+      url: config.REDIS_URL,
+      dataDir: config.dataDir,
+      serverBin: config.REDIS_SERVER_BIN,
+      log,
+    });
+    closers.push(() => redis.close());
+    const queues = createQueues(redis, config.QUEUE_PREFIX);
+    closers.push(() => queues.close());
+
+    const metrics = createMetrics();
+    const messages = createMessageStore(database);
+    const incidents = createIncidentStore(database);
+    const outbox = createOutboxStore(database);
+    const reference = createReferenceStore(database);
+    const tokens = resolveTokens(config.dataDir, { ingest: config.INGEST_TOKEN, api: config.API_TOKEN });
+    const ingestor = createIngestor({
+      messages,
+      reference,
+      queues,
+      log: log.child({ module: 'ingest' }),
+      metrics,
+      batchMax: config.INGEST_BATCH_MAX,
+      batchWaitMs: config.INGEST_BATCH_WAIT_MS,
+    });
+    closers.push(() => ingestor.flush());
+
+    let calendarCache: { at: number; cal: Calendar } | undefined;
+    const routeContext = async (): Promise<RouteContext> => {
+      const ref = await reference.get();
+      if (calendarCache?.at !== ref.loadedAt) calendarCache = { at: ref.loadedAt, cal: calendarFromReference(ref) };
+      return {
+        ref,
+        calendar: calendarCache.cal,
+        grouping: { windowHours: config.GROUPING_WINDOW_HOURS, duplicateThreshold: config.GROUPING_THRESHOLD },
+      };
+    };
+
+    const app: App = {
+      config,
+      log,
+      roles,
+      tokens,
+      database,
+      redis,
+      queues,
+      metrics,
+      messages,
+      incidents,
+      outbox,
+      reference,
+      ingestor,
+      connectors: [],
+      health: () => health(app),
+      close,
+    };
+
+    if (roles.includes('workers')) {
+      // Loaded only where analysis runs: the model files stay out of API-only processes.
+      const analyzer =
+        opts.analyzer ?? (await (await import('./nlp/classic/classic-analyzer.ts')).createClassicAnalyzer());
+      const refGetter = () => reference.get();
+      app.workers = startWorkers({
+        redis,
+        prefix: config.QUEUE_PREFIX,
+        log: log.child({ module: 'workers' }),
+        metrics,
+        concurrency: { analyze: config.ANALYZE_CONCURRENCY, route: config.ROUTE_CONCURRENCY, notify: 4, draft: 4 },
+        processors: {
+          analyze: analyzeProcessor({ messages, analyzer, queues, reviewThreshold: config.REVIEW_THRESHOLD }),
+          route: routeProcessor({ incidents, queues, context: routeContext }),
+          notify: notifyProcessor({ incidents, outbox, reference: refGetter, publicUrl: config.PUBLIC_URL }),
+          draft: draftProcessor({ incidents, outbox, reference: refGetter }),
+          'sla-watch': slaWatchProcessor({ incidents, outbox, reference: refGetter }),
+        },
+        onFinalFailure: async (queue, data, err) => {
+          if (queue === 'analyze' || queue === 'route') {
+            const ids = (data as { messageIds?: number[] }).messageIds ?? [];
+            await messages.markFailed(ids, `${queue}: ${err.message}`.slice(0, 500));
+          }
+        },
+      });
+      closers.push(() => app.workers!.close());
+      app.sweeper = startSweeper({
+        messages,
+        incidents,
+        queues,
+        log: log.child({ module: 'sweeper' }),
+        metrics,
+        intervalMs: config.SWEEP_INTERVAL_MS,
+        stuckAfterMs: config.SWEEP_STUCK_AFTER_MS,
+        slaWatchEveryMs: config.SLA_WATCH_EVERY_MS,
+      });
+      closers.push(async () => app.sweeper!.stop());
+      await app.sweeper.sweep().catch((err: unknown) => log.warn({ err }, 'first sweep failed'));
+    }
+
+    if (roles.includes('demo')) {
+      const demo = createDemoConnector({
+        ingest: (m) => ingestor.ingest(m),
+        intervalMs: config.DEMO_INTERVAL_MS,
+        log: log.child({ module: 'demo' }),
+      });
+      app.connectors.push(demo);
+      await demo.start();
+      closers.push(() => demo.stop());
+    }
+
+    if (roles.includes('api')) {
+      const api = await buildApi({
+        logger: log.child({ module: 'api' }),
+        services: {
+          tokens,
+          ingestor,
+          messages,
+          incidents,
+          outbox,
+          reference,
+          metrics,
+          health: () => health(app),
+          collectMetrics: () => collectMetrics(app),
+        },
+      });
+      app.api = api;
+      closers.push(() => api.close());
+      if (opts.listen !== false) {
+        app.url = await api.listen({ port: config.PORT, host: config.HOST });
+        log.info({ url: app.url }, 'Отклик is listening');
+      }
+    }
+    if (tokens.generated.length)
+      log.warn(
+        { file: `${config.dataDir}/secrets.json`, generated: tokens.generated },
+        'tokens were not set in the environment; generated ones are stored in DATA_DIR/secrets.json',
+      );
+    return app;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function timed<T>(fn: () => Promise<T>, ms = 2000): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+async function health(app: App): Promise<HealthReport> {
+  const t0 = Date.now();
+  const database = await timed(() => app.database.ping())
+    .then(() => ({ ok: true, kind: app.database.kind, latencyMs: Date.now() - t0 }))
+    .catch((err: Error) => ({ ok: false, kind: app.database.kind, error: err.message }));
+  const t1 = Date.now();
+  const q = app.queues.get('analyze');
+  const redis = await timed(async () => ((await q.client) as unknown as { ping(): Promise<string> }).ping())
+    .then(() => ({ ok: true, at: app.redis.describe, latencyMs: Date.now() - t1 }))
+    .catch((err: Error) => ({ ok: false, at: app.redis.describe, error: err.message }));
+  const queues = redis.ok
+    ? await timed(async () => {
+        const out: Record<string, unknown> = {};
+        for (const name of QUEUE_NAMES)
+          out[name] = await app.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        return { ok: true, workers: app.workers ? 'running' : 'not in this process', ...out };
+      }).catch((err: Error) => ({ ok: false, error: err.message }))
+    : { ok: false, error: 'redis is unreachable' };
+  const list = app.connectors.map((c) => c.status());
+  const connectors = { ok: list.every((c) => c.ok), list };
+  const ok = database.ok && redis.ok && queues.ok && connectors.ok;
+  return { status: ok ? 'ok' : 'degraded', components: { database, redis, queues, connectors } };
+}
+
+async function collectMetrics(app: App): Promise<void> {
+  const now = Date.now();
+  await Promise.all(
+    QUEUE_NAMES.map(async (name) => {
+      const q = app.queues.get(name);
+      const [waiting, oldest] = await Promise.all([q.getWaitingCount(), q.getJobs(['wait'], 0, 0, true)]);
+      app.metrics.queueWaiting.set({ queue: name }, waiting);
+      app.metrics.queueLag.set({ queue: name }, oldest[0] ? (now - oldest[0].timestamp) / 1000 : 0);
+    }),
+  ).catch(() => {
+    /* Redis down: the gauges keep their last values; /health says why */
+  });
+  const [byStatus, byState] = await Promise.all([app.incidents.countByStatus(), app.messages.countByState()]);
+  app.metrics.incidents.reset();
+  for (const [status, n] of Object.entries(byStatus)) app.metrics.incidents.set({ status }, n);
+  app.metrics.messagesByState.reset();
+  for (const [state, n] of Object.entries(byState)) app.metrics.messagesByState.set({ state }, n);
+}

@@ -1,0 +1,95 @@
+/**
+ * Core vocabulary of the platform: pure types shared by every module.
+ * Nothing here does I/O (see STYLE.md, habit 2).
+ */
+
+/** The eleven topic classes: the nine sector blocks of the regulation plus Благоустройство and Другое. */
+export const SECTORS = [
+  { code: 'housing', name: 'ЖКХ' },
+  { code: 'waste', name: 'ТКО' },
+  { code: 'energy', name: 'Энергетика' },
+  { code: 'education', name: 'Образование' },
+  { code: 'health', name: 'Здравоохранение' },
+  { code: 'roads', name: 'Дороги' },
+  { code: 'transport', name: 'Транспорт' },
+  { code: 'social', name: 'Социальная защита' },
+  { code: 'labour', name: 'Труд и занятость' },
+  { code: 'amenities', name: 'Благоустройство' },
+  { code: 'other', name: 'Другое' },
+] as const;
+
+export type SectorCode = (typeof SECTORS)[number]['code'];
+export const SECTOR_CODES: readonly SectorCode[] = SECTORS.map((s) => s.code);
+
+/** Russian label (as in ../shared/data) → code. */
+export function sectorFromLabel(label: string): SectorCode | undefined {
+  const l = label.trim().toLowerCase();
+  return SECTORS.find((s) => s.name.toLowerCase() === l || s.code === l)?.code;
+}
+
+export function isSectorCode(v: unknown): v is SectorCode {
+  return typeof v === 'string' && (SECTOR_CODES as readonly string[]).includes(v);
+}
+
+export type Sentiment = 'negative' | 'neutral' | 'positive';
+export const SENTIMENTS: readonly Sentiment[] = ['negative', 'neutral', 'positive'];
+
+/** What the text analysis says about one message. */
+export interface Analysis {
+  sector: SectorCode;
+  /** Calibrated probability of `sector`, 0..1. */
+  sectorScore: number;
+  sentiment: Sentiment;
+  sentimentScore: number;
+  toxic: boolean;
+  /** Probability that the text is toxic, 0..1. */
+  toxicScore: number;
+  /** Municipality code from the gazetteer (see municipalities.ts), or null when none is named. */
+  municipality: string | null;
+  /** Address or object fragment as written, e.g. «ул. Ленина, 5», or null. */
+  address: string | null;
+  /** Normalised content terms (stems), deduplicated, used for near-duplicate grouping. */
+  terms: string[];
+  /** Which analyzer produced this (e.g. `classic-nb@1`). */
+  model: string;
+}
+
+/** Port: anything that can analyse texts in a batch. Implemented in src/nlp. */
+export interface TextAnalyzer {
+  readonly name: string;
+  analyze(texts: readonly string[]): Promise<Analysis[]>;
+}
+
+/** Channel kinds; each has its own SLA policy. */
+export const CHANNEL_KINDS = ['messenger', 'social', 'feedback_platform', 'api'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** An attachment as a connector reports it (photo, location, document, link). */
+export interface Attachment {
+  type: 'photo' | 'location' | 'document' | 'link' | 'video' | 'other';
+  url?: string;
+  fileId?: string;
+  latitude?: number;
+  longitude?: number;
+  caption?: string;
+}
+
+/** One message from outside, in the one shape every connector produces. */
+export interface InboundMessage {
+  /** Source id (a row of `sources`), e.g. `api`, `telegram:cur_bot`, `vk:12345`. */
+  source: string;
+  /** Id of the message on its platform, unique within the source. */
+  externalId: string;
+  text: string;
+  author: { id: string; name?: string };
+  postedAt: Date;
+  url?: string;
+  /** The message this one replies to or comments on (thread link). */
+  parentExternalId?: string;
+  attachments?: Attachment[];
+  /** The platform payload as received, kept for audit. */
+  raw?: unknown;
+}
+
+/** Pipeline states of a stored message. */
+export type MessageState = 'received' | 'analyzed' | 'routed' | 'failed';

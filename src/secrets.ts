@@ -1,0 +1,34 @@
+/**
+ * Tokens not given in the environment are generated once and kept in DATA_DIR/secrets.json (mode 600),
+ * never in the repository, so `npm start` works on a fresh machine and the tokens survive restarts.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Tokens {
+  ingest: string;
+  api: string;
+  generated: string[];
+}
+
+export function resolveTokens(dataDir: string, given: { ingest?: string; api?: string }): Tokens {
+  const file = path.join(dataDir, 'secrets.json');
+  let stored: Record<string, string> = {};
+  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  const generated: string[] = [];
+  const pick = (name: 'INGEST_TOKEN' | 'API_TOKEN', v?: string) => {
+    if (v) return v;
+    if (!stored[name]) {
+      stored[name] = randomBytes(24).toString('base64url');
+      generated.push(name);
+    }
+    return stored[name]!;
+  };
+  const tokens = { ingest: pick('INGEST_TOKEN', given.ingest), api: pick('API_TOKEN', given.api), generated };
+  if (generated.length) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  return tokens;
+}

@@ -1,0 +1,290 @@
+/**
+ * PostgreSQL schema (Drizzle ORM). The same migrations run on a PostgreSQL server and on embedded PGlite.
+ * Generated SQL lives in src/store/migrations (`npm run db:generate` after a change here).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => ts('created_at').notNull().defaultNow();
+
+/** Where messages come from: a bot, a community, the feedback platform, the HTTP ingest, an import. */
+export const sources = pgTable('sources', {
+  id: text('id').primaryKey(),
+  platform: text('platform').notNull(), // telegram | vk | api | import | demo | pos
+  channelKind: text('channel_kind').notNull(), // messenger | social | feedback_platform | api
+  name: text('name').notNull(),
+  active: boolean('active').notNull().default(true),
+  config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+});
+
+/** A person as the platform knows them; consent flags per 152-ФЗ. */
+export const authors = pgTable(
+  'authors',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    platform: text('platform').notNull(),
+    externalId: text('external_id').notNull(),
+    name: text('name'),
+    consentPersonalData: boolean('consent_personal_data').notNull().default(false),
+    consentAt: ts('consent_at'),
+    subscribed: boolean('subscribed').notNull().default(false),
+    subscriptionTopics: jsonb('subscription_topics').$type<string[]>().notNull().default([]),
+    municipality: text('municipality'),
+    blocked: boolean('blocked').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('authors_platform_external_uq').on(t.platform, t.externalId)],
+);
+
+export const municipalities = pgTable('municipalities', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  shortName: text('short_name').notNull(),
+  kind: text('kind').notNull(),
+  center: text('center').notNull(),
+  population: integer('population').notNull(),
+  aliases: jsonb('aliases').$type<string[]>().notNull().default([]),
+});
+
+export const sectorBlocks = pgTable('sector_blocks', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  sort: integer('sort').notNull().default(0),
+  telegramChatId: text('telegram_chat_id'),
+  active: boolean('active').notNull().default(true),
+});
+
+export const agencies = pgTable('agencies', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  shortName: text('short_name').notNull(),
+  level: text('level').notNull(), // regional | municipal | organisation
+  sector: text('sector').references(() => sectorBlocks.code),
+  municipality: text('municipality').references(() => municipalities.code),
+  telegramChatId: text('telegram_chat_id'),
+  active: boolean('active').notNull().default(true),
+});
+
+export const routingRules = pgTable('routing_rules', {
+  id: text('id').primaryKey(),
+  sector: text('sector')
+    .notNull()
+    .references(() => sectorBlocks.code),
+  municipality: text('municipality').references(() => municipalities.code),
+  agencyId: text('agency_id')
+    .notNull()
+    .references(() => agencies.id),
+  priority: integer('priority').notNull().default(0),
+  active: boolean('active').notNull().default(true),
+});
+
+export type SlaTargetJson = { amount: number; unit: 'calendar_hours' | 'working_hours' | 'working_days' };
+export const slaPolicies = pgTable('sla_policies', {
+  channelKind: text('channel_kind').primaryKey(),
+  firstResponse: jsonb('first_response').$type<SlaTargetJson>().notNull(),
+  resolution: jsonb('resolution').$type<SlaTargetJson>().notNull(),
+});
+
+/** Production calendar years: where their data comes from and whether it is provisional. */
+export const calendarYears = pgTable('calendar_years', {
+  year: integer('year').primaryKey(),
+  provisional: boolean('provisional').notNull(),
+  source: text('source').notNull(),
+});
+
+/** Production calendar: only the exceptions to the Mon–Fri week are stored. */
+export const calendarDays = pgTable('calendar_days', {
+  day: date('day', { mode: 'string' }).primaryKey(),
+  kind: text('kind').notNull(), // holiday | working_weekend | short_day
+  note: text('note'),
+});
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id),
+    externalId: text('external_id').notNull(),
+    authorId: bigint('author_id', { mode: 'number' }).references(() => authors.id),
+    text: text('text').notNull(),
+    postedAt: ts('posted_at').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    url: text('url'),
+    parentExternalId: text('parent_external_id'),
+    attachments: jsonb('attachments').$type<unknown[]>().notNull().default([]),
+    raw: jsonb('raw').$type<unknown>(),
+    /** Pipeline state: received → analyzed → routed; failed when a job gave up. */
+    state: text('state').notNull().default('received'),
+    stateChangedAt: ts('state_changed_at').notNull().defaultNow(),
+    lastError: text('last_error'),
+    sector: text('sector'),
+    sectorScore: real('sector_score'),
+    sentiment: text('sentiment'),
+    sentimentScore: real('sentiment_score'),
+    toxic: boolean('toxic'),
+    toxicScore: real('toxic_score'),
+    municipality: text('municipality'),
+    address: text('address'),
+    terms: jsonb('terms').$type<string[]>(),
+    model: text('model'),
+    needsReview: boolean('needs_review').notNull().default(false),
+    analyzedAt: ts('analyzed_at'),
+    incidentId: bigint('incident_id', { mode: 'number' }),
+    routedAt: ts('routed_at'),
+  },
+  (t) => [
+    uniqueIndex('messages_source_external_uq').on(t.sourceId, t.externalId),
+    index('messages_state_idx').on(t.state, t.stateChangedAt).where(sql`state <> 'routed'`),
+    index('messages_incident_idx').on(t.incidentId),
+    index('messages_author_idx').on(t.authorId),
+  ],
+);
+
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    status: text('status').notNull().default('new'),
+    sector: text('sector').notNull(),
+    municipality: text('municipality'),
+    agencyId: text('agency_id').references(() => agencies.id),
+    routingRuleId: text('routing_rule_id'),
+    address: text('address'),
+    summary: text('summary').notNull(),
+    terms: jsonb('terms').$type<string[]>().notNull().default([]),
+    channelKind: text('channel_kind').notNull(),
+    messageCount: integer('message_count').notNull().default(0),
+    authorCount: integer('author_count').notNull().default(0),
+    negativeCount: integer('negative_count').notNull().default(0),
+    firstMessageAt: ts('first_message_at').notNull(),
+    lastMessageAt: ts('last_message_at').notNull(),
+    firstResponseDue: ts('first_response_due').notNull(),
+    resolutionDue: ts('resolution_due').notNull(),
+    firstRespondedAt: ts('first_responded_at'),
+    resolvedAt: ts('resolved_at'),
+    breachedAt: ts('breached_at'),
+    notifiedAt: ts('notified_at'),
+    draftedAt: ts('drafted_at'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('incidents_open_group_idx').on(t.sector, t.municipality, t.lastMessageAt),
+    index('incidents_status_idx').on(t.status),
+  ],
+);
+
+/** The audit trail of an incident: every state change and staff action. */
+export const incidentEvents = pgTable(
+  'incident_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    incidentId: bigint('incident_id', { mode: 'number' })
+      .notNull()
+      .references(() => incidents.id),
+    type: text('type').notNull(),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status'),
+    actor: text('actor').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    at: ts('at').notNull().defaultNow(),
+  },
+  (t) => [index('incident_events_incident_idx').on(t.incidentId, t.at)],
+);
+
+/** Staff notifications waiting for a connector (outbox): incident cards, reminders, escalations. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id),
+    channel: text('channel').notNull(), // telegram
+    recipient: text('recipient'), // chat id; null when the block has no chat configured yet
+    kind: text('kind').notNull(),
+    text: text('text').notNull(),
+    status: text('status').notNull().default('pending'), // pending | sent | failed | no_recipient
+    createdAt: createdAt(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [uniqueIndex('notifications_key_uq').on(t.idempotencyKey)],
+);
+
+/** Reply drafts waiting for SMM approval. */
+export const replyDrafts = pgTable(
+  'reply_drafts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    incidentId: bigint('incident_id', { mode: 'number' })
+      .notNull()
+      .references(() => incidents.id),
+    kind: text('kind').notNull(), // acknowledgement | in_progress | resolved | redirect | details_request
+    text: text('text').notNull(),
+    status: text('status').notNull().default('pending'), // pending | approved | rejected | sent
+    checks: jsonb('checks').$type<{ name: string; ok: boolean; detail?: string }[]>().notNull().default([]),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('reply_drafts_incident_kind_uq').on(t.incidentId, t.kind)],
+);
+
+export const roles = pgTable('roles', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+});
+
+export const staffUsers = pgTable('staff_users', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  login: text('login').notNull().unique(),
+  name: text('name').notNull(),
+  passwordHash: text('password_hash'),
+  telegramUserId: text('telegram_user_id'),
+  active: boolean('active').notNull().default(true),
+  failedLogins: integer('failed_logins').notNull().default(0),
+  lockedUntil: ts('locked_until'),
+  createdAt: createdAt(),
+});
+
+/** A role granted to a user, optionally scoped to a sector block, an agency or a municipality. */
+export const staffRoles = pgTable(
+  'staff_roles',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => staffUsers.id),
+    role: text('role')
+      .notNull()
+      .references(() => roles.code),
+    sector: text('sector').references(() => sectorBlocks.code),
+    agencyId: text('agency_id').references(() => agencies.id),
+    municipality: text('municipality').references(() => municipalities.code),
+  },
+  (t) => [index('staff_roles_user_idx').on(t.userId)],
+);
+
+/** Key/value settings editable at run time (grouping window, thresholds, …). */
+export const settings = pgTable(
+  'settings',
+  {
+    key: text('key').notNull(),
+    value: jsonb('value').$type<unknown>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key] })],
+);

@@ -1,0 +1,76 @@
+/**
+ * Queue names, job payloads and job-id rules in one place (STYLE.md, habit 5).
+ * analyze → route → notify / draft, plus the repeatable sla-watch.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { RedisHandle } from './redis.ts';
+
+export const QUEUE_NAMES = ['analyze', 'route', 'notify', 'draft', 'sla-watch'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export interface JobData {
+  analyze: { messageIds: number[] };
+  route: { messageIds: number[] };
+  notify: { incidentId: number; kind: 'created' };
+  draft: { incidentId: number; kind: 'acknowledgement' };
+  'sla-watch': Record<string, never>;
+}
+
+/** Retries with exponential backoff; finished jobs kept for a while so they stay visible. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 5000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** jobId rules: the same work gets the same id, so BullMQ drops a duplicate while the first is known. */
+export function jobId<Q extends QueueName>(queue: Q, data: JobData[Q], salt = ''): string | undefined {
+  switch (queue) {
+    case 'analyze':
+    case 'route': {
+      const ids = (data as JobData['analyze']).messageIds;
+      return `${queue}-${ids[0]}-${ids[ids.length - 1]}-${ids.length}${salt ? `-${salt}` : ''}`;
+    }
+    case 'notify':
+    case 'draft': {
+      const d = data as JobData['notify'];
+      return `${queue}-${d.incidentId}-${d.kind}${salt ? `-${salt}` : ''}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+export interface Queues {
+  get<Q extends QueueName>(name: Q): Queue<JobData[Q]>;
+  add<Q extends QueueName>(name: Q, data: JobData[Q], opts?: { salt?: string }): Promise<void>;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+export function createQueues(redis: RedisHandle, prefix: string): Queues {
+  const queues = new Map<QueueName, Queue>();
+  for (const name of QUEUE_NAMES) {
+    const q = new Queue(name, {
+      connection: redis.options,
+      prefix,
+      defaultJobOptions: DEFAULT_JOB_OPTIONS,
+    });
+    q.on('error', () => {
+      /* connection errors are retried by ioredis; /health reports them */
+    });
+    queues.set(name, q);
+  }
+  return {
+    get: <Q extends QueueName>(name: Q) => queues.get(name) as unknown as Queue<JobData[Q]>,
+    async add(name, data, opts) {
+      const q = queues.get(name)!;
+      await q.add(name, data as never, { jobId: jobId(name, data, opts?.salt) });
+    },
+    all: () => [...queues.values()],
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

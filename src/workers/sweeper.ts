@@ -1,0 +1,80 @@
+/**
+ * The sweeper: the database is the source of truth, Redis only carries work. Messages stuck in a state
+ * and incidents whose notify/draft never happened are re-enqueued, so losing Redis delays work and loses
+ * nothing. It also (re)installs the repeatable sla-watch job, which a flushed Redis forgets.
+ */
+import type { Logger } from 'pino';
+import type { IncidentStore } from '../store/incident.store.ts';
+import type { MessageStore } from '../store/message.store.ts';
+import type { Metrics } from './metrics.ts';
+import type { Queues } from './queues.ts';
+
+export interface SweeperOptions {
+  messages: MessageStore;
+  incidents: IncidentStore;
+  queues: Queues;
+  log: Logger;
+  metrics: Metrics;
+  /** @defaultValue 15000 */
+  intervalMs?: number;
+  /** @defaultValue 60000 */
+  stuckAfterMs?: number;
+  /** Period of sla-watch. @defaultValue 60000 */
+  slaWatchEveryMs?: number;
+  /** Messages per re-enqueued job. @defaultValue 100 */
+  batch?: number;
+}
+
+export interface Sweeper {
+  /** One pass; returns how many messages and incidents were re-enqueued. */
+  sweep(now?: Date): Promise<{ messages: number; incidents: number }>;
+  stop(): void;
+}
+
+export function startSweeper(opts: SweeperOptions): Sweeper {
+  const interval = opts.intervalMs ?? 15_000;
+  const stuckAfter = opts.stuckAfterMs ?? 60_000;
+  const batch = opts.batch ?? 100;
+  let running = false;
+
+  async function sweep(now = new Date()) {
+    const before = new Date(now.getTime() - stuckAfter);
+    const salt = `sweep${Math.floor(now.getTime() / stuckAfter)}`;
+    let messages = 0;
+    let incidents = 0;
+    for (const [state, queue] of [
+      ['received', 'analyze'],
+      ['analyzed', 'route'],
+    ] as const) {
+      const ids = await opts.messages.stuck(state, before, 10_000);
+      for (let i = 0; i < ids.length; i += batch) {
+        await opts.queues.add(queue, { messageIds: ids.slice(i, i + batch) }, { salt });
+      }
+      if (ids.length) opts.metrics.sweeperRequeued.inc({ state }, ids.length);
+      messages += ids.length;
+    }
+    for (const id of await opts.incidents.pendingSideEffects('notifiedAt', before, 1000)) {
+      await opts.queues.add('notify', { incidentId: id, kind: 'created' }, { salt });
+      incidents++;
+    }
+    for (const id of await opts.incidents.pendingSideEffects('draftedAt', before, 1000)) {
+      await opts.queues.add('draft', { incidentId: id, kind: 'acknowledgement' }, { salt });
+      incidents++;
+    }
+    await opts.queues
+      .get('sla-watch')
+      .upsertJobScheduler('sla-watch', { every: opts.slaWatchEveryMs ?? 60_000 }, { name: 'sla-watch', data: {} });
+    if (messages || incidents) opts.log.warn({ messages, incidents }, 'sweeper re-enqueued stuck work');
+    return { messages, incidents };
+  }
+
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((err: unknown) => opts.log.warn({ err }, 'sweep failed; will retry'))
+      .finally(() => (running = false));
+  }, interval);
+  timer.unref();
+  return { sweep, stop: () => clearInterval(timer) };
+}

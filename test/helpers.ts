@@ -1,0 +1,122 @@
+/**
+ * Test fixtures: a fresh PostgreSQL database per test file on the real server, a unique BullMQ prefix on
+ * the real Redis, and the app built from the same config code as production.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createApp, type App, type Role } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import type { InboundMessage } from '../src/domain/types.ts';
+
+export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const INGEST_TOKEN = 'test-ingest-token-0123456789';
+export const API_TOKEN = 'test-api-token-0123456789abcdef';
+
+const uid = () => randomBytes(4).toString('hex');
+
+/** Creates an empty database on the test server; returns its URL and a dropper. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `otklik_test_${uid()}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export function tempDir(prefix = 'otklik-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function testConfig(env: Record<string, string | undefined>): Config {
+  return loadConfig({
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_FORMAT: 'json',
+    INGEST_TOKEN,
+    API_TOKEN,
+    REDIS_URL,
+    QUEUE_PREFIX: `t${uid()}`,
+    DEMO: 'off',
+    PORT: '0',
+    ...env,
+  });
+}
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** The app on a fresh PostgreSQL database (or PGlite with `pglite: true`), real Redis, chosen roles. */
+export async function startTestApp(
+  opts: { roles?: Role[]; env?: Record<string, string>; pglite?: boolean; listen?: boolean } = {},
+): Promise<TestApp> {
+  const db = opts.pglite ? undefined : await createTestDatabase();
+  const dataDir = tempDir();
+  const config = testConfig({ DATA_DIR: dataDir, DATABASE_URL: db?.url, ...opts.env });
+  const app = await createApp({ config, roles: opts.roles ?? ['api', 'workers'], listen: opts.listen ?? false });
+  return {
+    app,
+    config,
+    async close() {
+      await app.close();
+      const redis = app.redis.connect();
+      const keys = await redis.keys(`${config.QUEUE_PREFIX}:*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await db?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  { timeoutMs = 20_000, intervalMs = 100, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+let seq = 0;
+export function message(text: string, extra: Partial<InboundMessage> = {}): InboundMessage {
+  seq++;
+  return {
+    source: 'api',
+    externalId: `ext-${uid()}-${seq}`,
+    text,
+    author: { id: `author-${seq}` },
+    postedAt: new Date(),
+    ...extra,
+  };
+}
+
+export function ingestBody(text: string, extra: Record<string, unknown> = {}) {
+  const m = message(text);
+  return { source: m.source, externalId: m.externalId, text, author: m.author, postedAt: m.postedAt.toISOString(), ...extra };
+}
