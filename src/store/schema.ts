@@ -108,11 +108,15 @@ export const calendarYears = pgTable('calendar_years', {
 });
 
 /** Production calendar: only the exceptions to the Mon–Fri week are stored. */
-export const calendarDays = pgTable('calendar_days', {
-  day: date('day', { mode: 'string' }).primaryKey(),
-  kind: text('kind').notNull(), // holiday | working_weekend | short_day
-  note: text('note'),
-});
+export const calendarDays = pgTable(
+  'calendar_days',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    kind: text('kind').notNull(), // holiday | working_weekend | short_day (a day may be two: worked and short)
+    note: text('note'),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.kind] })],
+);
 
 export const messages = pgTable(
   'messages',

@@ -24,9 +24,10 @@ CREATE TABLE "authors" (
 );
 --> statement-breakpoint
 CREATE TABLE "calendar_days" (
-	"day" date PRIMARY KEY NOT NULL,
+	"day" date NOT NULL,
 	"kind" text NOT NULL,
-	"note" text
+	"note" text,
+	CONSTRAINT "calendar_days_day_kind_pk" PRIMARY KEY("day","kind")
 );
 --> statement-breakpoint
 CREATE TABLE "calendar_years" (
