@@ -44,9 +44,10 @@ describe('ingest → analysis → incident', () => {
     const inc = await waitFor(
       async () => {
         const i = await getJson(`/api/v1/incidents/${msg.incidentId}`);
-        return i.body.drafts?.length ? i.body : null;
+        const types = (i.body.events ?? []).map((e: { type: string }) => e.type);
+        return types.includes('draft_prepared') && types.includes('notification_queued') ? i.body : null;
       },
-      { what: 'the acknowledgement draft' },
+      { what: 'the card and the acknowledgement draft' },
     );
     expect(inc).toMatchObject({ sector: 'waste', sectorName: 'ТКО', municipality: 'biysk', status: 'assigned' });
     expect(inc.agencyName).toBe('Минприроды Алтайского края');

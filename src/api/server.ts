@@ -2,7 +2,7 @@
  * The fastify app: composes plugins and routes, one error handler that maps AppError codes to HTTP
  * statuses and hides 5xx details (STYLE.md, habits 8–10). listen() is the caller's business.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
@@ -48,7 +48,8 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
-    disableRequestLogging: true,
+    // Per-request access logs would flood the log at ingest rates; errors are logged by the handler below.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
