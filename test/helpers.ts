@@ -75,10 +75,13 @@ export async function startTestApp(
     config,
     async close() {
       await app.close();
-      const redis = app.redis.connect();
-      const keys = await redis.keys(`${config.QUEUE_PREFIX}:*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
+      if (config.REDIS_URL) {
+        // shared Redis: remove this file's queues (a private redis-server went away with the app)
+        const redis = app.redis.connect();
+        const keys = await redis.keys(`${config.QUEUE_PREFIX}:*`);
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+      }
       await db?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
