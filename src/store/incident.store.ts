@@ -9,7 +9,7 @@ import { decideRoute } from '../domain/routing.ts';
 import { computeDeadlines, type SlaPolicy } from '../domain/sla.ts';
 import type { Calendar } from '../domain/calendar.ts';
 import type { ChannelKind, SectorCode } from '../domain/types.ts';
-import type { Database } from './db.ts';
+import type { Database, Db } from './db.ts';
 import type { ReferenceSnapshot } from './reference.store.ts';
 import * as s from './schema.ts';
 
@@ -75,180 +75,236 @@ function summarise(text: string): string {
 export function createIncidentStore(database: Database): IncidentStore {
   const { db } = database;
 
-  async function routeOne(id: number, ctx: RouteContext): Promise<RouteOutcome | null> {
+  /**
+   * One transaction per batch: lock the batch's messages, take the advisory locks of their
+   * sector × municipality keys in sorted order (so two batches never deadlock and never both open an
+   * incident for one problem), load parents and candidates in bulk, decide in memory message by message
+   * (a message may join an incident opened earlier in the same batch), then write in bulk.
+   */
+  async function routeBatch(ids: readonly number[], ctx: RouteContext): Promise<RouteOutcome[]> {
     return db.transaction(async (tx) => {
-      const [msg] = await tx
+      const rowsOf = <T>(r: unknown) => (r as { rows: T[] }).rows;
+      const msgs = await tx
         .select()
         .from(s.messages)
-        .where(and(eq(s.messages.id, id), eq(s.messages.state, 'analyzed')))
+        .where(and(inArray(s.messages.id, [...ids]), eq(s.messages.state, 'analyzed')))
+        .orderBy(s.messages.id)
         .for('update');
-      if (!msg) return null;
-      const sector = (msg.sector ?? 'other') as SectorCode;
-      const municipality = msg.municipality;
-      // Serialise grouping per sector × municipality so two racing messages cannot both open an incident.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`${sector}:${municipality ?? ''}`}))`);
-
-      let parentIncidentId: number | null = null;
-      if (msg.parentExternalId) {
-        const [parent] = await tx
-          .select({ incidentId: s.messages.incidentId })
-          .from(s.messages)
-          .where(and(eq(s.messages.sourceId, msg.sourceId), eq(s.messages.externalId, msg.parentExternalId)));
-        parentIncidentId = parent?.incidentId ?? null;
-      }
-      const windowStart = new Date(msg.postedAt.getTime() - ctx.grouping.windowHours * 3_600_000);
-      const candidates = await tx
-        .select({
-          id: s.incidents.id,
-          sector: s.incidents.sector,
-          municipality: s.incidents.municipality,
-          address: s.incidents.address,
-          terms: s.incidents.terms,
-          lastMessageAt: s.incidents.lastMessageAt,
-        })
-        .from(s.incidents)
-        .where(
-          and(
-            eq(s.incidents.sector, sector),
-            municipality === null ? isNull(s.incidents.municipality) : eq(s.incidents.municipality, municipality),
-            inArray(s.incidents.status, [...OPEN_STATUSES]),
-            gte(s.incidents.lastMessageAt, windowStart),
-          ),
-        )
-        .orderBy(desc(s.incidents.lastMessageAt))
-        .limit(50);
-      const decision = decideGrouping(
-        {
-          sector,
-          municipality,
-          address: msg.address,
-          terms: msg.terms ?? [],
-          postedAt: msg.postedAt,
-          parentIncidentId,
-        },
-        candidates.map((c) => ({ ...c, sector: c.sector as SectorCode })),
-        ctx.grouping,
+      if (msgs.length === 0) return [];
+      const keyOf = (sector: string, municipality: string | null) => `${sector}:${municipality ?? ''}`;
+      const keys = [...new Set(msgs.map((m) => keyOf(m.sector ?? 'other', m.municipality)))].sort();
+      const keyPairs = [
+        ...new Map(msgs.map((m) => [keyOf(m.sector ?? 'other', m.municipality), [m.sector ?? 'other', m.municipality] as const])).values(),
+      ];
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtext(k)) from (select unnest(array[${sql.join(keys.map((k) => sql`${k}::text`), sql`, `)}]) as k order by 1) x`,
       );
 
-      const now = new Date();
-      let incidentId: number;
-      let opened = false;
-      if (decision.kind === 'join') {
-        incidentId = decision.incidentId;
-        const [known] = msg.authorId
-          ? await tx
-              .select({ one: sql<number>`1` })
-              .from(s.messages)
-              .where(and(eq(s.messages.incidentId, incidentId), eq(s.messages.authorId, msg.authorId)))
-              .limit(1)
-          : [];
-        await tx
-          .update(s.incidents)
-          .set({
-            messageCount: sql`${s.incidents.messageCount} + 1`,
-            authorCount: known ? sql`${s.incidents.authorCount}` : sql`${s.incidents.authorCount} + 1`,
-            negativeCount: sql`${s.incidents.negativeCount} + ${msg.sentiment === 'negative' ? 1 : 0}`,
-            lastMessageAt: sql`greatest(${s.incidents.lastMessageAt}, ${msg.postedAt.toISOString()}::timestamptz)`,
-            address: sql`coalesce(${s.incidents.address}, ${msg.address})`,
-            updatedAt: now,
-          })
-          .where(eq(s.incidents.id, incidentId));
-        await tx.insert(s.incidentEvents).values({
-          incidentId,
-          type: 'message_added',
-          actor: SYSTEM,
-          data: { messageId: msg.id, reason: decision.reason },
-        });
-      } else {
-        const source = ctx.ref.sources.get(msg.sourceId);
-        const channelKind = (source?.channelKind ?? 'api') as ChannelKind;
-        const policyRow = ctx.ref.slaPolicies.get(channelKind) ?? ctx.ref.slaPolicies.get('api');
-        if (!policyRow) throw new Error(`no SLA policy for channel kind ${channelKind}`);
-        const policy: SlaPolicy = {
-          channelKind,
-          firstResponse: policyRow.firstResponse,
-          resolution: policyRow.resolution,
-        };
-        const due = computeDeadlines(policy, msg.receivedAt, ctx.calendar);
-        const route = decideRoute(
-          ctx.ref.routingRules.map((r) => ({ ...r, sector: r.sector as SectorCode })),
-          { sector, municipality },
-        );
-        const agencyId = route.kind === 'agency' ? route.agencyId : null;
-        const [inc] = await tx
-          .insert(s.incidents)
-          .values({
-            status: agencyId ? 'assigned' : 'new',
-            sector,
-            municipality,
-            agencyId,
-            routingRuleId: route.kind === 'agency' ? route.ruleId : null,
-            address: msg.address,
-            summary: summarise(msg.text),
-            terms: msg.terms ?? [],
-            channelKind,
-            messageCount: 1,
-            authorCount: 1,
-            negativeCount: msg.sentiment === 'negative' ? 1 : 0,
-            firstMessageAt: msg.postedAt,
-            lastMessageAt: msg.postedAt,
-            firstResponseDue: due.firstResponseDue,
-            resolutionDue: due.resolutionDue,
-          })
-          .returning({ id: s.incidents.id });
-        incidentId = inc!.id;
-        opened = true;
-        await tx.insert(s.incidentEvents).values([
-          {
-            incidentId,
-            type: 'created',
-            toStatus: 'new',
-            actor: SYSTEM,
-            data: { messageId: msg.id, sector, municipality },
-          },
-          ...(agencyId
-            ? [
-                {
-                  incidentId,
-                  type: 'status_changed',
-                  fromStatus: 'new',
-                  toStatus: 'assigned',
-                  actor: SYSTEM,
-                  data: { agencyId, ruleId: route.kind === 'agency' ? route.ruleId : null },
-                },
-              ]
-            : [
-                {
-                  incidentId,
-                  type: 'routed_to_sector_block',
-                  actor: SYSTEM,
-                  data: { sector, reason: route.kind === 'sector_block' ? route.reason : '' },
-                },
-              ]),
-        ]);
+      // Parents of replies: stored earlier, or in this very batch (filled in as we go).
+      const threadKey = (source: string, ext: string) => `${source}\u0000${ext}`;
+      const incidentOfExternal = new Map<string, number | null>();
+      const withParent = msgs.filter((m) => m.parentExternalId);
+      if (withParent.length) {
+        const parents = await tx
+          .select({ sourceId: s.messages.sourceId, externalId: s.messages.externalId, incidentId: s.messages.incidentId })
+          .from(s.messages)
+          .where(
+            sql`(${s.messages.sourceId}, ${s.messages.externalId}) in (${sql.join(
+              withParent.map((m) => sql`(${m.sourceId}, ${m.parentExternalId})`),
+              sql`, `,
+            )})`,
+          );
+        for (const p of parents) incidentOfExternal.set(threadKey(p.sourceId, p.externalId), p.incidentId);
       }
-      await tx
-        .update(s.messages)
-        .set({ state: 'routed', stateChangedAt: now, routedAt: now, incidentId })
-        .where(eq(s.messages.id, msg.id));
-      return {
-        messageId: msg.id,
-        incidentId,
-        opened,
-        reason: decision.kind === 'join' ? decision.reason : 'opened',
-      };
+
+      // Open candidates of every key, the 50 most recent each.
+      const minPosted = Math.min(...msgs.map((m) => m.postedAt.getTime()));
+      const windowStart = new Date(minPosted - ctx.grouping.windowHours * 3_600_000);
+      const candRows = rowsOf<{
+        id: number;
+        sector: string;
+        municipality: string | null;
+        address: string | null;
+        terms: string[];
+        last_message_at: string | Date;
+      }>(
+        await tx.execute(sql`
+          select id, sector, municipality, address, terms, last_message_at from (
+            select id, sector, municipality, address, terms, last_message_at,
+                   row_number() over (partition by sector, municipality order by last_message_at desc) as rn
+            from incidents
+            where status in (${sql.join(OPEN_STATUSES.map((x) => sql`${x}`), sql`, `)})
+              and last_message_at >= ${windowStart.toISOString()}::timestamptz
+              and (${sql.join(
+                keyPairs.map(([sec, mun]) =>
+                  mun === null ? sql`(sector = ${sec} and municipality is null)` : sql`(sector = ${sec} and municipality = ${mun})`,
+                ),
+                sql` or `,
+              )})
+          ) c where rn <= 50`),
+      );
+      type Cand = { id: number; sector: SectorCode; municipality: string | null; address: string | null; terms: string[]; lastMessageAt: Date };
+      const candidates = new Map<string, Cand[]>();
+      for (const c of candRows) {
+        const k = keyOf(c.sector, c.municipality);
+        const list = candidates.get(k) ?? [];
+        list.push({
+          id: Number(c.id),
+          sector: c.sector as SectorCode,
+          municipality: c.municipality,
+          address: c.address,
+          terms: typeof c.terms === 'string' ? (JSON.parse(c.terms) as string[]) : c.terms,
+          lastMessageAt: new Date(c.last_message_at),
+        });
+        candidates.set(k, list);
+      }
+
+      // Which authors already wrote to which incidents (for the authors count).
+      const authorsIn = new Set<string>();
+      const incidentIds = new Set<number>([...candRows.map((c) => Number(c.id))]);
+      for (const v of incidentOfExternal.values()) if (v) incidentIds.add(v);
+      const authorIds = [...new Set(msgs.map((m) => m.authorId).filter((a): a is number => a !== null))];
+      if (incidentIds.size && authorIds.length) {
+        const known = await tx
+          .selectDistinct({ incidentId: s.messages.incidentId, authorId: s.messages.authorId })
+          .from(s.messages)
+          .where(and(inArray(s.messages.incidentId, [...incidentIds]), inArray(s.messages.authorId, authorIds)));
+        for (const k of known) authorsIn.add(`${k.incidentId}:${k.authorId}`);
+      }
+
+      const now = new Date();
+      const deltas = new Map<number, { messages: number; authors: number; negative: number; last: Date; address: string | null }>();
+      const events: (typeof s.incidentEvents.$inferInsert)[] = [];
+      const placed: { id: number; incidentId: number }[] = [];
+      const outcomes: RouteOutcome[] = [];
+
+      for (const msg of msgs) {
+        const sector = (msg.sector ?? 'other') as SectorCode;
+        const municipality = msg.municipality;
+        const k = keyOf(sector, municipality);
+        const parentIncidentId = msg.parentExternalId
+          ? (incidentOfExternal.get(threadKey(msg.sourceId, msg.parentExternalId)) ?? null)
+          : null;
+        const decision = decideGrouping(
+          { sector, municipality, address: msg.address, terms: msg.terms ?? [], postedAt: msg.postedAt, parentIncidentId },
+          candidates.get(k) ?? [],
+          ctx.grouping,
+        );
+        let incidentId: number;
+        if (decision.kind === 'join') {
+          incidentId = decision.incidentId;
+          const d = deltas.get(incidentId) ?? { messages: 0, authors: 0, negative: 0, last: msg.postedAt, address: null };
+          d.messages++;
+          if (msg.authorId !== null && !authorsIn.has(`${incidentId}:${msg.authorId}`)) d.authors++;
+          if (msg.sentiment === 'negative') d.negative++;
+          if (msg.postedAt > d.last) d.last = msg.postedAt;
+          d.address ??= msg.address;
+          deltas.set(incidentId, d);
+          const cand = candidates.get(k)?.find((c) => c.id === incidentId);
+          if (cand && msg.postedAt > cand.lastMessageAt) cand.lastMessageAt = msg.postedAt;
+          events.push({ incidentId, type: 'message_added', actor: SYSTEM, data: { messageId: msg.id, reason: decision.reason } });
+        } else {
+          incidentId = await openIncident(tx, msg, sector, municipality, ctx, events);
+          const list = candidates.get(k) ?? [];
+          list.unshift({ id: incidentId, sector, municipality, address: msg.address, terms: msg.terms ?? [], lastMessageAt: msg.postedAt });
+          candidates.set(k, list);
+        }
+        if (msg.authorId !== null) authorsIn.add(`${incidentId}:${msg.authorId}`);
+        incidentOfExternal.set(threadKey(msg.sourceId, msg.externalId), incidentId);
+        placed.push({ id: msg.id, incidentId });
+        outcomes.push({
+          messageId: msg.id,
+          incidentId,
+          opened: decision.kind === 'open',
+          reason: decision.kind === 'join' ? decision.reason : 'opened',
+        });
+      }
+
+      if (deltas.size)
+        await tx.execute(sql`
+          update incidents i set
+            message_count = i.message_count + v.dm, author_count = i.author_count + v.da,
+            negative_count = i.negative_count + v.dn, last_message_at = greatest(i.last_message_at, v.last),
+            address = coalesce(i.address, v.addr), updated_at = now()
+          from (values ${sql.join(
+            [...deltas].map(
+              ([id, d]) =>
+                sql`(${id}::bigint, ${d.messages}::int, ${d.authors}::int, ${d.negative}::int, ${d.last.toISOString()}::timestamptz, ${d.address}::text)`,
+            ),
+            sql`, `,
+          )}) as v(id, dm, da, dn, last, addr)
+          where i.id = v.id`);
+      if (events.length) await tx.insert(s.incidentEvents).values(events);
+      await tx.execute(sql`
+        update messages m set state = 'routed', state_changed_at = ${now.toISOString()}::timestamptz,
+          routed_at = ${now.toISOString()}::timestamptz, incident_id = v.inc
+        from (values ${sql.join(placed.map((p) => sql`(${p.id}::bigint, ${p.incidentId}::bigint)`), sql`, `)}) as v(id, inc)
+        where m.id = v.id`);
+      return outcomes;
     });
   }
 
+  type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+  async function openIncident(
+    tx: Tx,
+    msg: typeof s.messages.$inferSelect,
+    sector: SectorCode,
+    municipality: string | null,
+    ctx: RouteContext,
+    events: (typeof s.incidentEvents.$inferInsert)[],
+  ): Promise<number> {
+    const source = ctx.ref.sources.get(msg.sourceId);
+    const channelKind = (source?.channelKind ?? 'api') as ChannelKind;
+    const policyRow = ctx.ref.slaPolicies.get(channelKind) ?? ctx.ref.slaPolicies.get('api');
+    if (!policyRow) throw new Error(`no SLA policy for channel kind ${channelKind}`);
+    const policy: SlaPolicy = { channelKind, firstResponse: policyRow.firstResponse, resolution: policyRow.resolution };
+    const due = computeDeadlines(policy, msg.receivedAt, ctx.calendar);
+    const route = decideRoute(
+      ctx.ref.routingRules.map((r) => ({ ...r, sector: r.sector as SectorCode })),
+      { sector, municipality },
+    );
+    const agencyId = route.kind === 'agency' ? route.agencyId : null;
+    const [inc] = await tx
+      .insert(s.incidents)
+      .values({
+        status: agencyId ? 'assigned' : 'new',
+        sector,
+        municipality,
+        agencyId,
+        routingRuleId: route.kind === 'agency' ? route.ruleId : null,
+        address: msg.address,
+        summary: summarise(msg.text),
+        terms: msg.terms ?? [],
+        channelKind,
+        messageCount: 1,
+        authorCount: 1,
+        negativeCount: msg.sentiment === 'negative' ? 1 : 0,
+        firstMessageAt: msg.postedAt,
+        lastMessageAt: msg.postedAt,
+        firstResponseDue: due.firstResponseDue,
+        resolutionDue: due.resolutionDue,
+      })
+      .returning({ id: s.incidents.id });
+    const incidentId = inc!.id;
+    events.push({ incidentId, type: 'created', toStatus: 'new', actor: SYSTEM, data: { messageId: msg.id, sector, municipality } });
+    events.push(
+      route.kind === 'agency'
+        ? {
+            incidentId,
+            type: 'status_changed',
+            fromStatus: 'new',
+            toStatus: 'assigned',
+            actor: SYSTEM,
+            data: { agencyId, ruleId: route.ruleId },
+          }
+        : { incidentId, type: 'routed_to_sector_block', actor: SYSTEM, data: { sector, reason: route.reason } },
+    );
+    return incidentId;
+  }
+
   return {
-    async routeMessages(ids, ctx) {
-      const out: RouteOutcome[] = [];
-      for (const id of [...ids].sort((a, b) => a - b)) {
-        const r = await routeOne(id, ctx);
-        if (r) out.push(r);
-      }
-      return out;
-    },
+    routeMessages: (ids, ctx) => (ids.length ? routeBatch(ids, ctx) : Promise.resolve([])),
 
     async get(id) {
       const [row] = await db.select().from(s.incidents).where(eq(s.incidents.id, id));
