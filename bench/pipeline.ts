@@ -127,7 +127,7 @@ async function main() {
       });
 
     // Phase 1: ingest only.
-    const r1 = await load({ connections: 64, duration: INGEST_SECONDS });
+    const r1 = await load({ connections: Number(process.env.BENCH_CONNECTIONS ?? 256), duration: INGEST_SECONDS });
     const accepted = r1['2xx'];
     console.log('\n== 1. ingest (API only, no workers) ==');
     console.log(`accepted: ${accepted} in ${INGEST_SECONDS} s → ${(accepted / INGEST_SECONDS).toFixed(0)} messages/s (non-2xx: ${r1.non2xx}, errors: ${r1.errors})`);

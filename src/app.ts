@@ -165,6 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         prefix: config.QUEUE_PREFIX,
         log: log.child({ module: 'workers' }),
         metrics,
+        lockMs: config.WORKER_LOCK_MS,
         concurrency: { analyze: config.ANALYZE_CONCURRENCY, route: config.ROUTE_CONCURRENCY, notify: 4, draft: 4 },
         processors: {
           analyze: analyzeProcessor({ messages, analyzer, queues, reviewThreshold: config.REVIEW_THRESHOLD }),

@@ -1,11 +1,12 @@
 /**
  * otklik — the command line: `start` (everything), `worker` (queues only), `import FILE`, `env`.
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApp, type Role } from './app.ts';
 import { envTable, loadConfig } from './config.ts';
-import { ConfigError } from './domain/errors.ts';
-import { importFile, parseMapping } from './connectors/file-import.ts';
+import { ConfigError, isAppError } from './domain/errors.ts';
+import { ImportFileError, importFile, parseMapping } from './connectors/file-import.ts';
 
 const HELP = `Отклик — платформа обратной связи ЦУР
 
@@ -18,6 +19,9 @@ Usage:
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
 (defaults: id, text, author_id, author_name, date, url, parent_id).`;
+
+/** How long an orderly close may take after SIGTERM before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -41,12 +45,24 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'start' || command === 'worker') {
-    const app = await createApp({ config, roles: command === 'worker' ? (['workers'] as Role[]) : undefined });
+    const app = await createApp({
+      config,
+      roles: command === 'worker' ? (['workers'] as Role[]) : undefined,
+    });
     let closing = false;
     const shutdown = (signal: string) => {
-      if (closing) return;
+      if (closing) {
+        // A second Ctrl+C / SIGTERM: the operator does not want to wait for the orderly close.
+        app.log.warn({ signal }, 'second signal: exiting without waiting for the close to finish');
+        process.exit(1);
+      }
       closing = true;
       app.log.info({ signal }, 'shutting down');
+      // A close that hangs (a job that never finishes) must not keep the process up forever.
+      setTimeout(() => {
+        app.log.error({ afterMs: SHUTDOWN_TIMEOUT_MS }, 'close did not finish in time; exiting');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
       app
         .close()
         .then(() => process.exit(0))
@@ -55,24 +71,46 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     if (app.url)
-      app.log.info(`Откройте ${app.url}/health; API: ${app.url}/api/v1/incidents (токены — в ${config.dataDir}/secrets.json)`);
+      app.log.info(
+        `Откройте ${app.url}/health; API: ${app.url}/api/v1/incidents (токены — в ${config.dataDir}/secrets.json)`,
+      );
     return -1; // keep running
   }
 
   if (command === 'import') {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        source: { type: 'string', default: 'import' },
-        format: { type: 'string' },
-        map: { type: 'string' },
-        delimiter: { type: 'string' },
-      },
-    });
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          source: { type: 'string', default: 'import' },
+          format: { type: 'string' },
+          map: { type: 'string' },
+          delimiter: { type: 'string' },
+        },
+      });
+    } catch (err) {
+      console.error(`otklik import: ${(err as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    const { values, positionals } = parsed;
     const file = positionals[0];
     if (!file) {
       console.error('otklik import: give the file to import, e.g. otklik import appeals.csv');
+      return 2;
+    }
+    if (positionals.length > 1) {
+      console.error(`otklik import: one file at a time, got ${positionals.length}: ${positionals.join(' ')}`);
+      return 2;
+    }
+    // Checked before the database is opened: a typo in the path should not cost a connection.
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      console.error(`otklik import: file not found: ${file}`);
+      return 2;
+    }
+    if (values.delimiter === '') {
+      console.error('otklik import: --delimiter must not be empty');
       return 2;
     }
     if (values.format && values.format !== 'csv' && values.format !== 'jsonl') {
@@ -95,8 +133,18 @@ async function main(argv: string[]): Promise<number> {
         mapping,
         delimiter: values.delimiter,
         ingest: (m) => app.ingestor.ingest(m),
+      }).catch((err: unknown) => {
+        if (err instanceof ImportFileError) return err;
+        throw err;
       });
       await app.ingestor.flush();
+      if (report instanceof ImportFileError) {
+        console.error(`otklik import: ${report.message}`);
+        console.error(
+          'Rows read before the problem stay imported; running the import again skips them as duplicates.',
+        );
+        return 2;
+      }
       console.log(`Строк: ${report.rows}`);
       console.log(`Импортировано: ${report.imported}`);
       console.log(`Пропущено как дубликаты: ${report.duplicates}`);
@@ -118,7 +166,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    // An error raised on purpose (database in use, no redis-server, …) already says what to do; a stack
+    // trace is for the unexpected ones.
+    if (isAppError(err)) console.error(`otklik: ${err.message}`);
+    else console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     process.exit(1);
   },
 );

@@ -154,6 +154,11 @@ export const ENV_SPEC = {
     parse: int(100, 86_400_000),
     doc: 'A message not moving for this long is re-enqueued',
   },
+  WORKER_LOCK_MS: {
+    default: 30_000,
+    parse: int(1000, 600_000),
+    doc: 'Job lock; a job of a killed worker is taken over after about this long',
+  },
   SLA_WATCH_EVERY_MS: { default: 60_000, parse: int(1000, 3_600_000), doc: 'Period of the sla-watch job' },
   PUBLIC_URL: {
     default: 'http://127.0.0.1:3000',

@@ -24,6 +24,8 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   /** Raw SQL returning rows (both drivers expose `.rows`). */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
+  /** Plain parameterised SQL for hot paths (arrays bind as PostgreSQL arrays on both drivers). */
+  query<T = Record<string, unknown>>(text: string, params: unknown[]): Promise<T[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       db,
       kind: 'postgres',
       rows: async <T>(q: SQL) => ((await db.execute(q)) as unknown as { rows: T[] }).rows,
+      query: async <T>(text: string, params: unknown[]) => (await pool.query(text, params)).rows as T[],
       ping: async () => {
         await pool.query('select 1');
       },
@@ -79,6 +82,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     db,
     kind: 'pglite',
     rows: async <T>(q: SQL) => ((await db.execute(q)) as unknown as { rows: T[] }).rows,
+    query: async <T>(text: string, params: unknown[]) => (await client.query<T>(text, params)).rows,
     ping: async () => {
       await client.query('select 1');
     },

@@ -38,60 +38,68 @@ export function createMessageStore(database: Database): MessageStore {
   return {
     async insertBatch(items, platformOf) {
       if (items.length === 0) return [];
-      // 1. Authors, deduplicated (one INSERT may not touch a row twice).
-      const authorKey = (m: InboundMessage) => `${platformOf(m.source)}\u0000${m.author.id}`;
+      // Hot path (every ingested message): plain SQL with one array parameter per column.
+      // 1. Authors: insert the new ones; existing ones are read back in the same statement.
+      const authorKey = (platform: string, ext: string) => `${platform}\u0000${ext}`;
       const authors = new Map<string, { platform: string; externalId: string; name: string | null }>();
       for (const m of items) {
-        const k = authorKey(m);
-        const prev = authors.get(k);
-        if (!prev || (!prev.name && m.author.name))
-          authors.set(k, { platform: platformOf(m.source), externalId: m.author.id, name: m.author.name ?? null });
+        const platform = platformOf(m.source);
+        const k = authorKey(platform, m.author.id);
+        if (!authors.has(k)) authors.set(k, { platform, externalId: m.author.id, name: m.author.name ?? null });
       }
-      const authorRows = await db
-        .insert(s.authors)
-        .values([...authors.values()])
-        .onConflictDoUpdate({
-          target: [s.authors.platform, s.authors.externalId],
-          set: { name: sql`coalesce(excluded.name, ${s.authors.name})` },
-        })
-        .returning({ id: s.authors.id, platform: s.authors.platform, externalId: s.authors.externalId });
-      const authorIds = new Map(authorRows.map((r) => [`${r.platform}\u0000${r.externalId}`, r.id]));
-
+      const al = [...authors.values()];
+      const authorIds = new Map<string, number>();
+      const readAuthors = async () => {
+        const missing = al.filter((a) => !authorIds.has(authorKey(a.platform, a.externalId)));
+        if (!missing.length) return;
+        const rows = await database.query<{ id: number; platform: string; external_id: string }>(
+          `with input as (select * from unnest($1::text[], $2::text[], $3::text[]) as t(platform, external_id, name)),
+                ins as (insert into authors (platform, external_id, name)
+                        select platform, external_id, name from input
+                        on conflict (platform, external_id) do nothing
+                        returning id, platform, external_id)
+           select id, platform, external_id from ins
+           union all
+           select a.id, a.platform, a.external_id from authors a join input i using (platform, external_id)`,
+          [missing.map((a) => a.platform), missing.map((a) => a.externalId), missing.map((a) => a.name)],
+        );
+        for (const r of rows) authorIds.set(authorKey(r.platform, r.external_id), Number(r.id));
+      };
+      await readAuthors();
+      await readAuthors(); // an author inserted concurrently by another batch is visible now
       // 2. Messages, deduplicated within the batch; existing ones are looked up.
       const key = (source: string, ext: string) => `${source}\u0000${ext}`;
       const unique = new Map<string, InboundMessage>();
       for (const m of items) if (!unique.has(key(m.source, m.externalId))) unique.set(key(m.source, m.externalId), m);
-      const inserted = await db
-        .insert(s.messages)
-        .values(
-          [...unique.values()].map((m) => ({
-            sourceId: m.source,
-            externalId: m.externalId,
-            authorId: authorIds.get(authorKey(m)) ?? null,
-            text: m.text,
-            postedAt: m.postedAt,
-            url: m.url ?? null,
-            parentExternalId: m.parentExternalId ?? null,
-            attachments: m.attachments ?? [],
-            raw: m.raw ?? null,
-          })),
-        )
-        .onConflictDoNothing({ target: [s.messages.sourceId, s.messages.externalId] })
-        .returning({ id: s.messages.id, sourceId: s.messages.sourceId, externalId: s.messages.externalId });
-      const ids = new Map(inserted.map((r) => [key(r.sourceId, r.externalId), r.id]));
+      const ml = [...unique.values()];
+      const inserted = await database.query<{ id: number; source_id: string; external_id: string }>(
+        `insert into messages (source_id, external_id, author_id, text, posted_at, url, parent_external_id, attachments, raw)
+         select * from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[],
+                              $7::text[], $8::jsonb[], $9::jsonb[])
+         on conflict (source_id, external_id) do nothing
+         returning id, source_id, external_id`,
+        [
+          ml.map((m) => m.source),
+          ml.map((m) => m.externalId),
+          ml.map((m) => authorIds.get(authorKey(platformOf(m.source), m.author.id)) ?? null),
+          ml.map((m) => m.text),
+          ml.map((m) => m.postedAt.toISOString()),
+          ml.map((m) => m.url ?? null),
+          ml.map((m) => m.parentExternalId ?? null),
+          ml.map((m) => JSON.stringify(m.attachments ?? [])),
+          ml.map((m) => (m.raw === undefined ? null : JSON.stringify(m.raw))),
+        ],
+      );
+      const ids = new Map(inserted.map((r) => [key(r.source_id, r.external_id), Number(r.id)]));
       const created = new Set(ids.keys());
-      const missing = [...unique.values()].filter((m) => !ids.has(key(m.source, m.externalId)));
+      const missing = ml.filter((m) => !ids.has(key(m.source, m.externalId)));
       if (missing.length) {
-        const existing = await db
-          .select({ id: s.messages.id, sourceId: s.messages.sourceId, externalId: s.messages.externalId })
-          .from(s.messages)
-          .where(
-            sql`(${s.messages.sourceId}, ${s.messages.externalId}) in (${sql.join(
-              missing.map((m) => sql`(${m.source}, ${m.externalId})`),
-              sql`, `,
-            )})`,
-          );
-        for (const r of existing) ids.set(key(r.sourceId, r.externalId), r.id);
+        const existing = await database.query<{ id: number; source_id: string; external_id: string }>(
+          `select m.id, m.source_id, m.external_id from messages m
+           join unnest($1::text[], $2::text[]) as t(source_id, external_id) using (source_id, external_id)`,
+          [missing.map((m) => m.source), missing.map((m) => m.externalId)],
+        );
+        for (const r of existing) ids.set(key(r.source_id, r.external_id), Number(r.id));
       }
       const seen = new Set<string>();
       return items.map((m) => {

@@ -49,6 +49,11 @@ export async function openRedis(opts: RedisOpenOptions): Promise<RedisHandle> {
   const dir = path.join(opts.dataDir, 'redis');
   fs.mkdirSync(dir, { recursive: true });
   const socket = path.join(dir, 'redis.sock');
+  // sun_path holds 104 bytes on macOS, 108 on Linux (with the NUL); redis-server refuses a longer path.
+  if (Buffer.byteLength(socket) > 103)
+    throw new RedisUnavailableError(
+      `REDIS_URL is not set and the private redis-server's socket path would be too long for a unix socket (${Buffer.byteLength(socket)} bytes, at most 103): ${socket}. Use a shorter DATA_DIR or set REDIS_URL=redis://host:6379.`,
+    );
   const options: RedisOptions = { path: socket, maxRetriesPerRequest: null };
   // A server of ours may survive a kill -9 of the app: reuse it, it holds our queues.
   if (await reachable(options)) {
@@ -59,17 +64,26 @@ export async function openRedis(opts: RedisOpenOptions): Promise<RedisHandle> {
   const child = spawn(
     opts.serverBin,
     [
-      '--port', '0',
-      '--unixsocket', socket,
-      '--unixsocketperm', '700',
-      '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--daemonize', 'no',
-      '--pidfile', path.join(dir, 'redis.pid'),
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--pidfile',
+      path.join(dir, 'redis.pid'),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const spawnError = await new Promise<Error | null>((resolve) => {
     child.once('error', (err) => resolve(err));
@@ -84,19 +98,34 @@ export async function openRedis(opts: RedisOpenOptions): Promise<RedisHandle> {
       spawnError,
     );
   }
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
+  // redis-server writes its log, startup errors included, to stdout. Both pipes are drained for the life of
+  // the server (a full pipe would block it); the tail is kept to explain a failed start.
+  let output = '';
+  const collect = (d: Buffer) => {
+    output = (output + d.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  // Replaying a large append-only file takes a while (PING answers LOADING meanwhile): wait while it runs.
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
     if (await reachable(options)) {
       opts.log?.info({ socket, pid: child.pid }, 'started a private redis-server');
       return handle(options, `unix:${socket}`, () => stopChild(child));
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const running = child.exitCode === null && child.signalCode === null;
   child.kill('SIGKILL');
-  throw new RedisUnavailableError(`the private redis-server did not start: ${stderr.trim() || 'no output'}`);
+  const why = output.trim().split('\n').slice(-5).join('\n').trim();
+  throw new RedisUnavailableError(
+    `the private redis-server (${opts.serverBin}) did not start${running ? ` in ${START_TIMEOUT_MS / 1000} s` : ''}: ${why || 'no output'}`,
+  );
 }
+
+/** How long a starting private redis-server may take to answer (it replays its append-only file first). */
+const START_TIMEOUT_MS = 60_000;
 
 function handle(options: RedisOptions, describe: string, close: () => Promise<void>): RedisHandle {
   return {

@@ -16,6 +16,8 @@ export interface WorkerRuntimeOptions {
   concurrency?: Partial<Record<QueueName, number>>;
   log: Logger;
   metrics: Metrics;
+  /** Job lock; a killed worker's job is taken over after about this long. @defaultValue 30000 */
+  lockMs?: number;
   /** Called when a job has no retries left (e.g. mark its messages failed). */
   onFinalFailure?: (queue: QueueName, data: unknown, err: Error) => Promise<void>;
 }
@@ -36,8 +38,8 @@ export function startWorkers(opts: WorkerRuntimeOptions): WorkerRuntime {
       prefix: opts.prefix,
       concurrency: opts.concurrency?.[name] ?? 1,
       // A killed worker's job is picked up again after the lock expires.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      lockDuration: opts.lockMs ?? 30_000,
+      stalledInterval: Math.max(500, Math.floor((opts.lockMs ?? 30_000) / 2)),
       maxStalledCount: 3,
     });
     w.on('error', (err) => log.error({ err }, 'worker error'));

@@ -1,0 +1,97 @@
+/**
+ * The classic analyzer: the baseline/fallback `TextAnalyzer`. Three linear models (sector, sentiment,
+ * toxicity; trained by train-classic.ts) plus the rule-based gazetteer, address extractor and terms.
+ * CPU-only, no network, loads in well under a second.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  isSectorCode,
+  SENTIMENTS,
+  type Analysis,
+  type Sentiment,
+  type TextAnalyzer,
+} from '../../domain/types.ts';
+import { extractAddress } from '../address.ts';
+import { findMunicipality } from '../gazetteer.ts';
+import { contentStemsOfTokens } from '../text.ts';
+import { argmax, LinearModel, prepare, type LinearModelFile } from './linear-model.ts';
+
+export const CLASSIC_MODEL_NAME = 'classic-lr@1';
+
+const DEFAULT_MODEL_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../models/classic',
+);
+
+/** Texts analysed between two yields to the event loop. */
+const YIELD_EVERY = 256;
+
+async function loadModel(
+  dir: string,
+  task: string,
+  expected: (classes: readonly string[]) => boolean,
+): Promise<LinearModel> {
+  const file = path.join(dir, `${task}.json`);
+  let json: LinearModelFile;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8')) as LinearModelFile;
+  } catch (err) {
+    throw new Error(
+      `Cannot load the classic ${task} model from ${file} (run: npx tsx src/nlp/classic/train-classic.ts)`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const model = new LinearModel(json);
+  if (!expected(model.classes)) throw new Error(`Unexpected classes in ${file}: ${model.classes.join(', ')}`);
+  return model;
+}
+
+export async function createClassicAnalyzer(opts: { modelDir?: string } = {}): Promise<TextAnalyzer> {
+  const dir = opts.modelDir ?? DEFAULT_MODEL_DIR;
+  const [sector, sentiment, toxicity] = await Promise.all([
+    loadModel(dir, 'sector', (c) => c.length > 0 && c.every(isSectorCode)),
+    loadModel(
+      dir,
+      'sentiment',
+      (c) => c.length > 0 && c.every((s) => (SENTIMENTS as readonly string[]).includes(s)),
+    ),
+    loadModel(dir, 'toxicity', (c) => c.length === 2 && c.includes('toxic')),
+  ]);
+  const toxicIndex = toxicity.classes.indexOf('toxic');
+
+  const analyzeOne = (text: string): Analysis => {
+    const p = prepare(text);
+    const sec = argmax(sector.predict(p));
+    const sen = argmax(sentiment.predict(p));
+    const toxicScore = toxicity.predict(p)[toxicIndex]!;
+    const place = findMunicipality(text);
+    return {
+      sector: sector.classes[sec.index] as Analysis['sector'],
+      sectorScore: sec.value,
+      sentiment: sentiment.classes[sen.index] as Sentiment,
+      sentimentScore: sen.value,
+      toxic: toxicScore >= 0.5,
+      toxicScore,
+      municipality: place ? place.code : null,
+      address: extractAddress(text),
+      terms: [...new Set(contentStemsOfTokens(p.tokens))],
+      model: CLASSIC_MODEL_NAME,
+    };
+  };
+
+  return {
+    name: CLASSIC_MODEL_NAME,
+    async analyze(texts: readonly string[]): Promise<Analysis[]> {
+      const out: Analysis[] = [];
+      for (let i = 0; i < texts.length; i++) {
+        if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        out.push(analyzeOne(texts[i]!));
+      }
+      return out;
+    },
+  };
+}
