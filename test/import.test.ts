@@ -86,7 +86,10 @@ function report(stdout: string) {
     if (!m) throw new Error(`no "${label}" in the report:\n${stdout}`);
     return Number(m[1]);
   };
-  const rejected = [...stdout.matchAll(/^ {2}строка (\d+): (.*)$/gm)].map((m) => ({ line: Number(m[1]), reason: m[2]! }));
+  const rejected = [...stdout.matchAll(/^ {2}строка (\d+): (.*)$/gm)].map((m) => ({
+    line: Number(m[1]),
+    reason: m[2]!,
+  }));
   return {
     rows: n('Строк'),
     imported: n('Импортировано'),
@@ -97,7 +100,13 @@ function report(stdout: string) {
 }
 
 async function stored(externalIds: string[]) {
-  const r = await client.query<{ external_id: string; text: string; posted_at: Date; author: string; n: number }>(
+  const r = await client.query<{
+    external_id: string;
+    text: string;
+    posted_at: Date;
+    author: string;
+    n: number;
+  }>(
     `select m.external_id, m.text, m.posted_at, a.external_id as author,
             count(*) over (partition by m.source_id, m.external_id)::int as n
        from messages m left join authors a on a.id = m.author_id
@@ -110,7 +119,10 @@ async function stored(externalIds: string[]) {
 /** Message ids waiting in this installation's analyze queue. */
 async function queuedForAnalysis(): Promise<number[]> {
   const u = new URL(REDIS_URL);
-  const q = new Queue('analyze', { connection: { host: u.hostname, port: Number(u.port || 6379) }, prefix: PREFIX });
+  const q = new Queue('analyze', {
+    connection: { host: u.hostname, port: Number(u.port || 6379) },
+    prefix: PREFIX,
+  });
   try {
     const jobs = await q.getJobs(['wait', 'prioritized', 'delayed']);
     return jobs.flatMap((j) => (j.data as { messageIds: number[] }).messageIds).sort((a, b) => a - b);
@@ -171,9 +183,10 @@ describe('otklik import: CSV with a column mapping', () => {
 
     // Imported appeals enter the pipeline: each stored row is queued for analysis.
     firstIds = (
-      await client.query<{ id: number }>(`select id::int from messages where source_id = 'import' and external_id = any($1)`, [
-        CSV_IDS,
-      ])
+      await client.query<{ id: number }>(
+        `select id::int from messages where source_id = 'import' and external_id = any($1)`,
+        [CSV_IDS],
+      )
     ).rows
       .map((x) => x.id)
       .sort((a, b) => a - b);
@@ -208,7 +221,13 @@ describe('otklik import: CSV with a column mapping', () => {
 describe('otklik import: JSON Lines', () => {
   it('imports objects, rejects broken lines, and counts repeats inside the file as duplicates', async () => {
     const lines = [
-      JSON.stringify({ id: 'j-1', text: 'Не убран снег во дворе на ул. Антона Петрова, 221', date: '2025-01-15T08:00:00+07:00', author_id: 'u1', author_name: 'Анна' }),
+      JSON.stringify({
+        id: 'j-1',
+        text: 'Не убран снег во дворе на ул. Антона Петрова, 221',
+        date: '2025-01-15T08:00:00+07:00',
+        author_id: 'u1',
+        author_name: 'Анна',
+      }),
       '{"id": "j-2", "text": "обрыв строки',
       JSON.stringify({ id: 'j-3', text: '   ', date: '2025-01-15T08:00:00+07:00' }),
       '',

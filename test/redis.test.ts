@@ -74,7 +74,7 @@ describe('the private redis-server (no REDIS_URL)', () => {
       expect(cfg[1]).toBe('0');
       const aof = (await c1.config('GET', 'appendonly')) as string[];
       expect(aof[1]).toBe('yes');
-      expect(path.resolve((((await c1.config('GET', 'dir')) as string[])[1])!)).toBe(
+      expect(path.resolve(((await c1.config('GET', 'dir')) as string[])[1]!)).toBe(
         fs.realpathSync(path.join(dataDir, 'redis')),
       );
 
@@ -155,9 +155,13 @@ describe('the private redis-server (no REDIS_URL)', () => {
     dirs.push(dataDir);
     // A redis-server that refuses to run, as a real one does on a bad option or an unreadable AOF.
     const bin = path.join(dataDir, 'broken-redis-server');
-    fs.writeFileSync(bin, '#!/bin/sh\necho "1:M 01 Jan 2025 00:00:00.000 # Bad file format reading the append only file"\nexit 1\n', {
-      mode: 0o755,
-    });
+    fs.writeFileSync(
+      bin,
+      '#!/bin/sh\necho "1:M 01 Jan 2025 00:00:00.000 # Bad file format reading the append only file"\nexit 1\n',
+      {
+        mode: 0o755,
+      },
+    );
     const err = await openRedis({ dataDir, serverBin: bin }).then(
       () => null,
       (e: unknown) => e,

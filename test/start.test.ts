@@ -3,7 +3,7 @@
  * PGlite and a private redis-server under DATA_DIR, the demo region fills it with incidents, SIGTERM stops
  * everything it started, and a second start on the same DATA_DIR finds the data of the first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -69,7 +69,8 @@ async function start(): Promise<Running> {
   const base = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`otklik start exited with ${child.exitCode}:\n${out.slice(-3000)}`);
+      if (child.exitCode !== null)
+        throw new Error(`otklik start exited with ${child.exitCode}:\n${out.slice(-3000)}`);
       const r = await fetch(`${base}/health`);
       return r.status === 200;
     },
@@ -95,7 +96,10 @@ function logLines(out: string): Record<string, unknown>[] {
 }
 
 function apiToken(): string {
-  const secrets = JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+  const secrets = JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
   expect(secrets.API_TOKEN).toMatch(/^[\w-]{16,}$/);
   expect(secrets.INGEST_TOKEN).toMatch(/^[\w-]{16,}$/);
   expect(secrets.API_TOKEN).not.toBe(secrets.INGEST_TOKEN);
@@ -108,11 +112,16 @@ function redisPid(): number {
   return pid;
 }
 
-async function stop(run: Running): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+async function stop(
+  run: Running,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
   const t0 = Date.now();
   run.child.kill('SIGTERM');
   const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`no exit within 15 s of SIGTERM:\n${run.out().slice(-3000)}`)), 15_000).unref(),
+    setTimeout(
+      () => reject(new Error(`no exit within 15 s of SIGTERM:\n${run.out().slice(-3000)}`)),
+      15_000,
+    ).unref(),
   );
   const r = await Promise.race([run.exited, timeout]);
   return { ...r, ms: Date.now() - t0 };
@@ -152,7 +161,10 @@ describe('npm start on embedded defaults', () => {
     };
     expect(health.status).toBe('ok');
     expect(health.components.database).toMatchObject({ ok: true, kind: 'pglite' });
-    expect(health.components.redis).toMatchObject({ ok: true, at: `unix:${path.join(dataDir, 'redis', 'redis.sock')}` });
+    expect(health.components.redis).toMatchObject({
+      ok: true,
+      at: `unix:${path.join(dataDir, 'redis', 'redis.sock')}`,
+    });
     expect(health.components.queues).toMatchObject({ ok: true, workers: 'running' });
     expect(fs.existsSync(path.join(dataDir, 'pglite'))).toBe(true);
     const pid = redisPid();
@@ -218,6 +230,23 @@ describe('npm start on embedded defaults', () => {
     const logs = logLines(run.out());
     expect(logs.some((l) => l.msg === 'started a private redis-server')).toBe(true);
     const pid = redisPid();
+
+    // `otklik import` beside the running server cannot open its embedded database: it says so, plainly,
+    // and the running server is unharmed.
+    const file = path.join(dataDir, 'beside.csv');
+    fs.writeFileSync(file, 'id,text\nb-1,Не вывозят мусор в Бийске\n');
+    const imp = spawnSync(process.execPath, ['bin/otklik.js', 'import', file], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(imp.status).toBe(1);
+    expect(imp.stderr).toMatch(new RegExp(`in use by process ${run.child.pid}`));
+    expect(imp.stderr).toMatch(/DATABASE_URL/);
+    expect(imp.stderr).not.toMatch(/\n\s+at /);
+    expect((await fetch(`${run.base}/health`)).status).toBe(200);
+    expect(alive(pid)).toBe(true);
 
     const stopped = await stop(run);
     expect(stopped).toMatchObject({ code: 0, signal: null });
