@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'models/', 'test-artifacts/', 'src/store/migrations/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'models/', 'test-artifacts/', 'scratch/', 'src/store/migrations/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,8 +18,30 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['../store/*', '../nlp/*', '../connectors/*', '../workers/*', '../api/*', '../responders/*'], message: 'src/domain imports nothing outside itself.' },
-            { group: ['node:fs', 'node:net', 'node:http', 'pg', 'ioredis', 'bullmq', 'fastify', 'drizzle-orm*'], message: 'src/domain does no I/O.' },
+            {
+              group: [
+                '../store/*',
+                '../nlp/*',
+                '../connectors/*',
+                '../workers/*',
+                '../api/*',
+                '../responders/*',
+              ],
+              message: 'src/domain imports nothing outside itself.',
+            },
+            {
+              group: [
+                'node:fs',
+                'node:net',
+                'node:http',
+                'pg',
+                'ioredis',
+                'bullmq',
+                'fastify',
+                'drizzle-orm*',
+              ],
+              message: 'src/domain does no I/O.',
+            },
           ],
         },
       ],

@@ -76,7 +76,10 @@ async function main() {
   };
   const children: ChildProcess[] = [];
   const run = (args: string[], extra: Record<string, string> = {}) => {
-    const c = spawn(process.execPath, ['bin/otklik.js', ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const c = spawn(process.execPath, ['bin/otklik.js', ...args], {
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     children.push(c);
     return c;
   };
@@ -92,7 +95,9 @@ async function main() {
   };
 
   try {
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
+    console.log(
+      `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    );
     run(['start'], { ROLES: 'api' });
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
@@ -127,26 +132,40 @@ async function main() {
       });
 
     // Phase 1: ingest only.
-    const r1 = await load({ connections: Number(process.env.BENCH_CONNECTIONS ?? 256), duration: INGEST_SECONDS });
+    const r1 = await load({
+      connections: Number(process.env.BENCH_CONNECTIONS ?? 256),
+      duration: INGEST_SECONDS,
+    });
     const accepted = r1['2xx'];
     console.log('\n== 1. ingest (API only, no workers) ==');
-    console.log(`accepted: ${accepted} in ${INGEST_SECONDS} s → ${(accepted / INGEST_SECONDS).toFixed(0)} messages/s (non-2xx: ${r1.non2xx}, errors: ${r1.errors})`);
-    console.log(`latency ms: p50 ${r1.latency.p50}, p97.5 ${r1.latency.p97_5}, p99 ${r1.latency.p99}, max ${r1.latency.max}`);
+    console.log(
+      `accepted: ${accepted} in ${INGEST_SECONDS} s → ${(accepted / INGEST_SECONDS).toFixed(0)} messages/s (non-2xx: ${r1.non2xx}, errors: ${r1.errors})`,
+    );
+    console.log(
+      `latency ms: p50 ${r1.latency.p50}, p97.5 ${r1.latency.p97_5}, p99 ${r1.latency.p99}, max ${r1.latency.max}`,
+    );
     const stored = Number((await db.query('select count(*) from messages')).rows[0].count);
     console.log(`rows in messages: ${stored} (must equal accepted)`);
 
     // Phase 2: drain the backlog with one worker process.
     const t0 = Date.now();
-    run(['worker'], { ANALYZE_CONCURRENCY: process.env.BENCH_ANALYZE_CONCURRENCY ?? '2', ROUTE_CONCURRENCY: process.env.BENCH_ROUTE_CONCURRENCY ?? '4' });
+    run(['worker'], {
+      ANALYZE_CONCURRENCY: process.env.BENCH_ANALYZE_CONCURRENCY ?? '2',
+      ROUTE_CONCURRENCY: process.env.BENCH_ROUTE_CONCURRENCY ?? '4',
+    });
     for (;;) {
-      const left = Number((await db.query(`select count(*) from messages where state <> 'routed'`)).rows[0].count);
+      const left = Number(
+        (await db.query(`select count(*) from messages where state <> 'routed'`)).rows[0].count,
+      );
       if (left === 0) break;
       if (Date.now() - t0 > 600_000) throw new Error(`drain did not finish: ${left} left`);
       await new Promise((r) => setTimeout(r, 250));
     }
     const drainS = (Date.now() - t0) / 1000;
     console.log('\n== 2. drain (one worker process, backlog of phase 1) ==');
-    console.log(`${stored} messages analysed and grouped in ${drainS.toFixed(1)} s (incl. worker start-up) → ${(stored / drainS).toFixed(0)} messages/s`);
+    console.log(
+      `${stored} messages analysed and grouped in ${drainS.toFixed(1)} s (incl. worker start-up) → ${(stored / drainS).toFixed(0)} messages/s`,
+    );
     const incidents = Number((await db.query('select count(*) from incidents')).rows[0].count);
     console.log(`incidents: ${incidents}`);
 
@@ -155,7 +174,10 @@ async function main() {
     const r3 = await load({ connections: 32, duration: STEADY_SECONDS, overallRate: RATE });
     const sent = r3['2xx'];
     for (let i = 0; ; i++) {
-      const left = Number((await db.query(`select count(*) from messages where id > $1 and state <> 'routed'`, [startId])).rows[0].count);
+      const left = Number(
+        (await db.query(`select count(*) from messages where id > $1 and state <> 'routed'`, [startId]))
+          .rows[0].count,
+      );
       if (left === 0) break;
       if (i > 1200) throw new Error(`steady phase did not finish: ${left} left`);
       await new Promise((r) => setTimeout(r, 250));
@@ -171,7 +193,9 @@ async function main() {
     const lat = rows.map((r) => r.ms).sort((a, b) => a - b);
     const span = (Math.max(...rows.map((r) => r.done)) - Math.min(...rows.map((r) => r.rx))) / 1000;
     console.log(`\n== 3. steady (${RATE}/s offered for ${STEADY_SECONDS} s, worker running) ==`);
-    console.log(`accepted: ${sent} (${(sent / STEADY_SECONDS).toFixed(0)}/s); routed: ${rows.length} in ${span.toFixed(1)} s → ${(rows.length / span).toFixed(0)} messages/s end to end`);
+    console.log(
+      `accepted: ${sent} (${(sent / STEADY_SECONDS).toFixed(0)}/s); routed: ${rows.length} in ${span.toFixed(1)} s → ${(rows.length / span).toFixed(0)} messages/s end to end`,
+    );
     console.log(
       `ingest → incident latency ms: p50 ${pct(lat, 50).toFixed(0)}, p95 ${pct(lat, 95).toFixed(0)}, p99 ${pct(lat, 99).toFixed(0)}, max ${lat.at(-1)?.toFixed(0)}`,
     );

@@ -70,7 +70,11 @@ export interface App {
 function defaultRoles(config: Config): Role[] {
   const roles = [...config.ROLES] as Role[];
   const noBots = !config.TELEGRAM_BOT_TOKEN && !config.VK_GROUP_TOKEN;
-  if (!roles.includes('demo') && roles.includes('connectors') && (config.DEMO === 'on' || (config.DEMO === 'auto' && noBots)))
+  if (
+    !roles.includes('demo') &&
+    roles.includes('connectors') &&
+    (config.DEMO === 'on' || (config.DEMO === 'auto' && noBots))
+  )
     roles.push('demo');
   return roles;
 }
@@ -128,11 +132,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     let calendarCache: { at: number; cal: Calendar } | undefined;
     const routeContext = async (): Promise<RouteContext> => {
       const ref = await reference.get();
-      if (calendarCache?.at !== ref.loadedAt) calendarCache = { at: ref.loadedAt, cal: calendarFromReference(ref) };
+      if (calendarCache?.at !== ref.loadedAt)
+        calendarCache = { at: ref.loadedAt, cal: calendarFromReference(ref) };
       return {
         ref,
         calendar: calendarCache.cal,
-        grouping: { windowHours: config.GROUPING_WINDOW_HOURS, duplicateThreshold: config.GROUPING_THRESHOLD },
+        grouping: {
+          windowHours: config.GROUPING_WINDOW_HOURS,
+          duplicateThreshold: config.GROUPING_THRESHOLD,
+        },
       };
     };
 
@@ -166,7 +174,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
         log: log.child({ module: 'workers' }),
         metrics,
         lockMs: config.WORKER_LOCK_MS,
-        concurrency: { analyze: config.ANALYZE_CONCURRENCY, route: config.ROUTE_CONCURRENCY, notify: 4, draft: 4 },
+        concurrency: {
+          analyze: config.ANALYZE_CONCURRENCY,
+          route: config.ROUTE_CONCURRENCY,
+          notify: 4,
+          draft: 4,
+        },
         processors: {
           analyze: analyzeProcessor({ messages, analyzer, queues, reviewThreshold: config.REVIEW_THRESHOLD }),
           route: routeProcessor({ incidents, queues, context: routeContext }),
@@ -267,7 +280,9 @@ async function health(app: App): Promise<HealthReport> {
     ? await timed(async () => {
         const out: Record<string, unknown> = {};
         for (const name of QUEUE_NAMES)
-          out[name] = await app.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+          out[name] = await app.queues
+            .get(name)
+            .getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
         return { ok: true, workers: app.workers ? 'running' : 'not in this process', ...out };
       }).catch((err: Error) => ({ ok: false, error: err.message }))
     : { ok: false, error: 'redis is unreachable' };

@@ -34,7 +34,8 @@ const num =
 const oneOf =
   <T extends string>(...values: T[]): Parser<T> =>
   (raw) => {
-    if (!(values as string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
+    if (!(values as string[]).includes(raw))
+      throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
     return raw as T;
   };
 const url =
@@ -67,7 +68,11 @@ function redactUrl(raw: string): string {
 export const ENV_SPEC = {
   PORT: { default: 3000, parse: int(0, 65535), doc: 'HTTP port of the API and web UI' },
   HOST: { default: '127.0.0.1', parse: str, doc: 'Interface to listen on' },
-  DATA_DIR: { default: './data', parse: str, doc: 'Embedded PGlite database, private Redis and generated secrets' },
+  DATA_DIR: {
+    default: './data',
+    parse: str,
+    doc: 'Embedded PGlite database, private Redis and generated secrets',
+  },
   DATABASE_URL: {
     parse: url('postgres:', 'postgresql:'),
     doc: 'PostgreSQL server; unset → embedded PGlite under DATA_DIR',
@@ -79,7 +84,11 @@ export const ENV_SPEC = {
     secret: true,
   },
   REDIS_SERVER_BIN: { default: 'redis-server', parse: str, doc: 'Binary used when REDIS_URL is unset' },
-  QUEUE_PREFIX: { default: 'otklik', parse: str, doc: 'BullMQ key prefix (several installations can share one Redis)' },
+  QUEUE_PREFIX: {
+    default: 'otklik',
+    parse: str,
+    doc: 'BullMQ key prefix (several installations can share one Redis)',
+  },
   ROLES: {
     default: ['api', 'workers', 'connectors'],
     parse: (raw: string) => {
@@ -199,7 +208,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** Markdown table of the variables, for the README (`otklik env`). */
 export function envTable(): string {
   const rows = Object.entries(ENV_SPEC as Record<string, VarSpec<unknown>>).map(([name, s]) => {
-    const def = s.default === undefined ? '—' : Array.isArray(s.default) ? s.default.join(',') : String(s.default);
+    const def =
+      s.default === undefined ? '—' : Array.isArray(s.default) ? s.default.join(',') : String(s.default);
     return `| \`${name}\` | ${def} | ${s.doc} |`;
   });
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');

@@ -69,7 +69,11 @@ export async function startTestApp(
   const db = opts.pglite ? undefined : await createTestDatabase();
   const dataDir = tempDir();
   const config = testConfig({ DATA_DIR: dataDir, DATABASE_URL: db?.url, ...opts.env });
-  const app = await createApp({ config, roles: opts.roles ?? ['api', 'workers'], listen: opts.listen ?? false });
+  const app = await createApp({
+    config,
+    roles: opts.roles ?? ['api', 'workers'],
+    listen: opts.listen ?? false,
+  });
   return {
     app,
     config,
@@ -121,5 +125,12 @@ export function message(text: string, extra: Partial<InboundMessage> = {}): Inbo
 
 export function ingestBody(text: string, extra: Record<string, unknown> = {}) {
   const m = message(text);
-  return { source: m.source, externalId: m.externalId, text, author: m.author, postedAt: m.postedAt.toISOString(), ...extra };
+  return {
+    source: m.source,
+    externalId: m.externalId,
+    text,
+    author: m.author,
+    postedAt: m.postedAt.toISOString(),
+    ...extra,
+  };
 }

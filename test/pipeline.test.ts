@@ -24,7 +24,9 @@ const getJson = async (url: string) => {
 
 describe('ingest → analysis → incident', () => {
   it('accepts a message, analyses it and opens a routed incident with a deadline, a card and a draft', async () => {
-    const body = ingestBody('Уже неделю не вывозят мусор в Бийске, ул. Мухачева, 210. Контейнеры переполнены.');
+    const body = ingestBody(
+      'Уже неделю не вывозят мусор в Бийске, ул. Мухачева, 210. Контейнеры переполнены.',
+    );
     const r = await post(body);
     expect(r.statusCode).toBe(202);
     const { id } = r.json<{ id: number }>();
@@ -49,10 +51,17 @@ describe('ingest → analysis → incident', () => {
       },
       { what: 'the card and the acknowledgement draft' },
     );
-    expect(inc).toMatchObject({ sector: 'waste', sectorName: 'ТКО', municipality: 'biysk', status: 'assigned' });
+    expect(inc).toMatchObject({
+      sector: 'waste',
+      sectorName: 'ТКО',
+      municipality: 'biysk',
+      status: 'assigned',
+    });
     expect(inc.agencyName).toBe('Минприроды Алтайского края');
     expect(inc.messagesCount).toBe(1);
-    expect(new Date(inc.firstResponseDue).getTime() - new Date(msg.receivedAt).getTime()).toBe(24 * 3_600_000);
+    expect(new Date(inc.firstResponseDue).getTime() - new Date(msg.receivedAt).getTime()).toBe(
+      24 * 3_600_000,
+    );
     expect(inc.events.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['created', 'status_changed', 'notification_queued', 'draft_prepared']),
     );
@@ -73,14 +82,19 @@ describe('ingest → analysis → incident', () => {
     expect(new Set(ids).size).toBe(1);
     expect([a, b, c].filter((r) => r.json<{ created: boolean }>().created)).toHaveLength(1);
     const rows = await t.app.database.rows<{ n: number }>(
-      (await import('drizzle-orm')).sql`select count(*)::int as n from messages where external_id = ${body.externalId}`,
+      (await import('drizzle-orm'))
+        .sql`select count(*)::int as n from messages where external_id = ${body.externalId}`,
     );
     expect(rows[0]!.n).toBe(1);
   });
 
   it('joins a second resident writing about the same problem to the open incident', async () => {
-    const first = await post(ingestBody('Не горят фонари во дворе дома ул. Попова, 105 в Барнауле, темно вечером'));
-    const second = await post(ingestBody('Во дворе ул. Попова, 105 (Барнаул) не горят фонари, вечером темно'));
+    const first = await post(
+      ingestBody('Не горят фонари во дворе дома ул. Попова, 105 в Барнауле, темно вечером'),
+    );
+    const second = await post(
+      ingestBody('Во дворе ул. Попова, 105 (Барнаул) не горят фонари, вечером темно'),
+    );
     const ids = [first, second].map((r) => r.json<{ id: number }>().id);
     const incs = await waitFor(
       async () => {
@@ -145,7 +159,8 @@ describe('bad requests', () => {
     expect((await post(body, { authorization: `Bearer ${API_TOKEN}` })).statusCode).toBe(401);
     expect((await api().inject({ method: 'GET', url: '/api/v1/incidents' })).statusCode).toBe(401);
     const rows = await t.app.database.rows<{ n: number }>(
-      (await import('drizzle-orm')).sql`select count(*)::int as n from messages where external_id = ${body.externalId}`,
+      (await import('drizzle-orm'))
+        .sql`select count(*)::int as n from messages where external_id = ${body.externalId}`,
     );
     expect(rows[0]!.n).toBe(0);
   });

@@ -78,7 +78,10 @@ describe('a worker killed mid-job', () => {
       SWEEP_STUCK_AFTER_MS: '4000',
       ANALYZE_CONCURRENCY: '2',
     };
-    const c = spawn(process.execPath, ['bin/otklik.js', 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const c = spawn(process.execPath, ['bin/otklik.js', 'worker'], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     children.push(c);
     return c;
   }
@@ -88,17 +91,29 @@ describe('a worker killed mid-job', () => {
     const n = 1500;
     await Promise.all(Array.from({ length: n }, (_, i) => t.app.ingestor.ingest(message(sample(i)))));
     const routed = async () =>
-      (await t.app.database.rows<{ n: number }>(sql`select count(*)::int as n from messages where state = 'routed'`))[0]!.n;
+      (
+        await t.app.database.rows<{ n: number }>(
+          sql`select count(*)::int as n from messages where state = 'routed'`,
+        )
+      )[0]!.n;
 
     const first = startWorker();
-    await waitFor(async () => (await routed()) >= 100, { timeoutMs: 60_000, intervalMs: 20, what: 'the first routed messages' });
+    await waitFor(async () => (await routed()) >= 100, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: 'the first routed messages',
+    });
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const atKill = await routed();
     expect(atKill).toBeLessThan(n); // it really died mid-stream
 
     startWorker();
-    await waitFor(async () => (await routed()) === n, { timeoutMs: 120_000, intervalMs: 250, what: 'all messages routed' });
+    await waitFor(async () => (await routed()) === n, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: 'all messages routed',
+    });
     // let any duplicate re-run (stalled job, sweeper) finish before counting
     await new Promise((r) => setTimeout(r, 5000));
     await assertExactlyOnce(t.app, n);
@@ -129,15 +144,25 @@ describe('Redis flushed mid-stream', () => {
     admin.disconnect();
     await waitFor(
       async () =>
-        (await t.app.database.rows<{ n: number }>(sql`select count(*)::int as n from messages where state = 'routed'`))[0]!.n === n,
+        (
+          await t.app.database.rows<{ n: number }>(
+            sql`select count(*)::int as n from messages where state = 'routed'`,
+          )
+        )[0]!.n === n,
       { timeoutMs: 90_000, intervalMs: 250, what: 'all messages routed after the flush' },
     );
     await waitFor(
       async () =>
-        (await t.app.database.rows<{ n: number }>(sql`select count(*)::int as n from incidents where notified_at is null or drafted_at is null`))[0]!.n === 0,
+        (
+          await t.app.database.rows<{ n: number }>(
+            sql`select count(*)::int as n from incidents where notified_at is null or drafted_at is null`,
+          )
+        )[0]!.n === 0,
       { timeoutMs: 30_000, what: 'cards and drafts of every incident' },
     );
     await assertExactlyOnce(t.app, n);
-    expect(Number((await t.app.metrics.sweeperRequeued.get()).values.reduce((a, v) => a + v.value, 0))).toBeGreaterThan(0);
+    expect(
+      Number((await t.app.metrics.sweeperRequeued.get()).values.reduce((a, v) => a + v.value, 0)),
+    ).toBeGreaterThan(0);
   });
 });

@@ -13,7 +13,12 @@ import { calendarFromReference, createReferenceStore } from '../src/store/refere
 import { seedReferenceData } from '../src/store/seed.ts';
 import { createTestDatabase, message, tempDir } from './helpers.ts';
 
-function analysis(sector: SectorCode, municipality: string | null, terms: string[], extra: Partial<Analysis> = {}): Analysis {
+function analysis(
+  sector: SectorCode,
+  municipality: string | null,
+  terms: string[],
+  extra: Partial<Analysis> = {},
+): Analysis {
   return {
     sector,
     sectorScore: 0.9,
@@ -65,7 +70,11 @@ describe.each(engines)('store on %s', (_name, open) => {
   });
   const ctx = async (): Promise<RouteContext> => {
     const ref = await stores().reference.get();
-    return { ref, calendar: calendarFromReference(ref), grouping: { windowHours: 72, duplicateThreshold: 0.5 } };
+    return {
+      ref,
+      calendar: calendarFromReference(ref),
+      grouping: { windowHours: 72, duplicateThreshold: 0.5 },
+    };
   };
   const platformOf = () => 'api';
 
@@ -75,8 +84,17 @@ describe.each(engines)('store on %s', (_name, open) => {
     expect(ref.municipalities.get('barnaul')?.shortName).toBe('Барнаул');
     expect(ref.municipalities.get('biysky-district')?.shortName).toBe('Бийский район');
     expect([...ref.sectorBlocks.values()].map((b) => b.name)).toEqual([
-      'ЖКХ', 'ТКО', 'Энергетика', 'Образование', 'Здравоохранение', 'Дороги', 'Транспорт',
-      'Социальная защита', 'Труд и занятость', 'Благоустройство', 'Другое',
+      'ЖКХ',
+      'ТКО',
+      'Энергетика',
+      'Образование',
+      'Здравоохранение',
+      'Дороги',
+      'Транспорт',
+      'Социальная защита',
+      'Труд и занятость',
+      'Благоустройство',
+      'Другое',
     ]);
     // one responsible regional body per sector
     for (const code of ref.sectorBlocks.keys())
@@ -137,7 +155,12 @@ describe.each(engines)('store on %s', (_name, open) => {
     expect(await incidents.routeMessages(ids, await ctx())).toEqual([]);
     expect((await incidents.get(first.id))!.messageCount).toBe(3);
     const events = await incidents.events(first.id);
-    expect(events.map((e) => e.type)).toEqual(['created', 'status_changed', 'message_added', 'message_added']);
+    expect(events.map((e) => e.type)).toEqual([
+      'created',
+      'status_changed',
+      'message_added',
+      'message_added',
+    ]);
   });
 
   it('routes city streets to the municipality and keeps the SLA on the regional calendar', async () => {
@@ -145,8 +168,12 @@ describe.each(engines)('store on %s', (_name, open) => {
     const friday = new Date('2026-05-08T10:00:00+07:00'); // before the May 9–11 holidays
     const m = message('Яма на дороге по ул. Малахова', { postedAt: friday });
     const [r] = await messages.insertBatch([m], platformOf);
-    await database.db.execute(sql`update messages set received_at = ${friday.toISOString()}::timestamptz where id = ${r!.id}`);
-    await messages.saveAnalyses([{ id: r!.id, analysis: analysis('roads', 'barnaul', ['ям', 'дорог']), needsReview: false }]);
+    await database.db.execute(
+      sql`update messages set received_at = ${friday.toISOString()}::timestamptz where id = ${r!.id}`,
+    );
+    await messages.saveAnalyses([
+      { id: r!.id, analysis: analysis('roads', 'barnaul', ['ям', 'дорог']), needsReview: false },
+    ]);
     const [o] = await incidents.routeMessages([r!.id], await ctx());
     const inc = (await incidents.get(o!.incidentId))!;
     expect(inc.agencyId).toBe('adm-barnaul');
@@ -164,7 +191,12 @@ describe.each(engines)('store on %s', (_name, open) => {
     const good = await incidents.changeStatus(id, 'in_progress', 'tester');
     expect(good.ok).toBe(true);
     const last = (await incidents.events(id)).at(-1)!;
-    expect(last).toMatchObject({ type: 'status_changed', fromStatus: 'assigned', toStatus: 'in_progress', actor: 'tester' });
+    expect(last).toMatchObject({
+      type: 'status_changed',
+      fromStatus: 'assigned',
+      toStatus: 'in_progress',
+      actor: 'tester',
+    });
     expect(Date.now() - last.at.getTime()).toBeLessThan(60_000);
   });
 
@@ -172,7 +204,10 @@ describe.each(engines)('store on %s', (_name, open) => {
     const { incidents } = stores();
     const all = await incidents.list({}, { limit: 100, offset: 0 });
     expect(all.total).toBe(all.items.length);
-    const waste = await incidents.list({ sector: ['waste'], municipality: ['biysk'] }, { limit: 100, offset: 0 });
+    const waste = await incidents.list(
+      { sector: ['waste'], municipality: ['biysk'] },
+      { limit: 100, offset: 0 },
+    );
     expect(waste.total).toBe(1);
     expect(waste.items[0]!.sector).toBe('waste');
     const byAgency = await incidents.list({ agency: ['adm-barnaul'] }, { limit: 100, offset: 0 });

@@ -9,7 +9,9 @@ import { incidentView } from './views.ts';
 const csv = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
 const ListQuery = Type.Object(
   {
-    status: Type.Optional(Type.Array(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 20 })),
+    status: Type.Optional(
+      Type.Array(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 20 }),
+    ),
     sector: Type.Optional(csv),
     municipality: Type.Optional(csv),
     agency: Type.Optional(csv),
@@ -59,7 +61,13 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ]);
     return {
       ...incidentView(inc, ref, new Date(), events),
-      drafts: drafts.map((d) => ({ id: d.id, kind: d.kind, text: d.text, status: d.status, checks: d.checks })),
+      drafts: drafts.map((d) => ({
+        id: d.id,
+        kind: d.kind,
+        text: d.text,
+        status: d.status,
+        checks: d.checks,
+      })),
     };
   });
 
@@ -78,7 +86,12 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const r = await app.services.incidents.changeStatus(req.params.id, req.body.to, 'api-token', req.body.reason);
+      const r = await app.services.incidents.changeStatus(
+        req.params.id,
+        req.body.to,
+        'api-token',
+        req.body.reason,
+      );
       if (!r.ok) {
         const cur = await app.services.incidents.get(req.params.id);
         if (!cur) throw new NotFoundError('incident', String(req.params.id));

@@ -73,7 +73,10 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
       const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
       return reply.code(400).send({
         error: 'VALIDATION_FAILED',
-        field: missing && field !== missing ? `${field ? `${field}.` : ''}${missing}`.replace(/^body\./, '') : field,
+        field:
+          missing && field !== missing
+            ? `${field ? `${field}.` : ''}${missing}`.replace(/^body\./, '')
+            : field,
         reason: missing ? 'is required' : (first?.message ?? err.message),
         message: `${err.validationContext ?? 'request'} is invalid: ${err.message}`,
       });

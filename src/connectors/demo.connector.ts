@@ -18,7 +18,18 @@ export interface DemoConnectorOptions {
 
 export type { Connector };
 
-const FIRST_NAMES = ['Анна', 'Сергей', 'Ольга', 'Иван', 'Татьяна', 'Дмитрий', 'Елена', 'Николай', 'Мария', 'Алексей'];
+const FIRST_NAMES = [
+  'Анна',
+  'Сергей',
+  'Ольга',
+  'Иван',
+  'Татьяна',
+  'Дмитрий',
+  'Елена',
+  'Николай',
+  'Мария',
+  'Алексей',
+];
 
 export function createDemoConnector(opts: DemoConnectorOptions): Connector {
   const random = opts.random ?? Math.random;
@@ -37,7 +48,10 @@ export function createDemoConnector(opts: DemoConnectorOptions): Connector {
     const place = repeat?.place ?? Math.floor(random() * DEMO_PLACES.length);
     const t = DEMO_TEMPLATES[template]!;
     const p = DEMO_PLACES[place]!;
-    const text = pick(t.texts).replaceAll('{город}', p.city).replaceAll('{где}', p.where).replaceAll('{улица}', pick(p.streets));
+    const text = pick(t.texts)
+      .replaceAll('{город}', p.city)
+      .replaceAll('{где}', p.where)
+      .replaceAll('{улица}', pick(p.streets));
     const externalId = `${runId}-${++sent}`;
     const asComment = repeat && random() < 0.3;
     recent.push({ externalId, template, place });
@@ -76,7 +90,11 @@ export function createDemoConnector(opts: DemoConnectorOptions): Connector {
       clearTimeout(timer);
     },
     status(): ConnectorStatus {
-      return { name: 'demo', ok: lastError === undefined, detail: lastError ?? `${sent} sample messages sent` };
+      return {
+        name: 'demo',
+        ok: lastError === undefined,
+        detail: lastError ?? `${sent} sample messages sent`,
+      };
     },
   };
 }

@@ -10,7 +10,7 @@
  */
 
 // Street types: inflected form → nominative. Abbreviations stay as written.
-const STREET_TYPES: ReadonlyArray<readonly [RegExp, string | null]> = [
+const STREET_TYPES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^улиц/u, 'улица'],
   [/^проспект/u, 'проспект'],
   [/^переул/u, 'переулок'],
@@ -60,7 +60,8 @@ const NOT_A_NAME = new Set(
     'в на у и с по к от до за не нет уже около возле рядом напротив дом дома доме домом где который которая ' +
     'которой которую это этой этот нашей нашем нашу наш наша всей всему весь вся тоже также есть был была нам ' +
     'вдоль через между перед после при со все всё ещё еще очень так там тут сегодня вчера постоянно опять снова ' +
-    'эта эту этом эти я мы вы он она оно они спасибо прошу просим пожалуйста здравствуйте'
+    'эта эту этом эти я мы вы он она оно они спасибо прошу просим пожалуйста здравствуйте когда почему ' +
+    'сколько помогите просьба жители администрация уважаемые добрый срочно'
   ).split(' '),
 );
 
@@ -102,7 +103,7 @@ const OBJECT_NOUNS: ReadonlyArray<readonly [RegExp, string, 'f' | 'm']> = [
 
 function nominativeType(word: string): string {
   const lower = word.toLowerCase();
-  for (const [re, nom] of STREET_TYPES) if (re.test(lower)) return nom ?? word;
+  for (const [re, nom] of STREET_TYPES) if (re.test(lower)) return nom;
   return word;
 }
 
@@ -143,7 +144,7 @@ function parseName(text: string, from: number): { end: number; capitalised: bool
   for (let k = 0; k < 2; k++) {
     NAME_NEXT_RE.lastIndex = end;
     const n = NAME_NEXT_RE.exec(text);
-    if (!n) break;
+    if (!n || NOT_A_NAME.has(n[1]!.toLowerCase())) break;
     end = NAME_NEXT_RE.lastIndex;
   }
   const first = m[1]!;

@@ -14,8 +14,8 @@
  *   «Алтайский», Barnaul's «Ленинский» …) count only with the district word.
  * - Names that are ordinary words («Ключи», «Горняк», «Табуны», «Советское», «Камень» …) count only
  *   after a settlement prefix (г., с., п., пос., р.п., село …).
- * - A name right after a street word (ул., проспект, тракт …) or right before one is a street
- *   («ул. Советская», «Павловский тракт»), not a municipality.
+ * - A name right after a street word (ул., проспект, тракт …) or an adjective right before one is a
+ *   street («ул. Советская», «ул. Бийская», «Павловский тракт»), not a municipality.
  * The first mention in the text wins.
  */
 import { MUNICIPALITIES, type Municipality } from '../domain/municipalities.ts';

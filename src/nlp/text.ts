@@ -19,7 +19,7 @@ const require = createRequire(import.meta.url);
 const porterRu = require('natural/lib/natural/stemmers/porter_stemmer_ru.js') as Stemmer;
 
 const URL_RE =
-  /\b(?:https?:\/\/|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:ru|рф|com|org|net|su|info)(?:\/\S*)?/giu;
+  /\b(?:https?:\/\/|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:ru|com|org|net|su|info|рф)(?:\/\S*)?|[а-я0-9-]+\.рф(?:\/\S*)?/giu;
 const EMAIL_RE = /\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b/gu;
 // Russian phone numbers in the usual spellings: +7 (3852) 12-34-56, 8-913-123-45-67, 89131234567.
 const PHONE_RE = /(?:\+7|\b8)[\s(-]*\d{3,4}[\s)-]*\d{1,3}[\s-]*\d{2}[\s-]*\d{2}\b|\b\d{3}-\d{2}-\d{2}\b/gu;

@@ -46,7 +46,11 @@ export function acknowledgementDraft(inc: IncidentRow, ref: ReferenceSnapshot) {
     deadline: formatDate(inc.resolutionDue),
   });
   const checks: DraftCheck[] = [
-    { name: 'slots_filled', ok: missing.length === 0, detail: missing.length ? missing.join(', ') : undefined },
+    {
+      name: 'slots_filled',
+      ok: missing.length === 0,
+      detail: missing.length ? missing.join(', ') : undefined,
+    },
     { name: 'deadline_stated', ok: /не позднее \d/.test(text) },
     {
       name: 'object_mentioned',

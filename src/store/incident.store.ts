@@ -2,9 +2,14 @@
  * Incidents: grouping messages into incidents (one transaction per message, serialised per
  * sector × municipality), status changes with their events, and the read side for the API.
  */
-import { and, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { decideGrouping, type GroupingPolicy } from '../domain/grouping.ts';
-import { INCIDENT_STATUSES, isOpenStatus, transition, type IncidentStatus } from '../domain/incident-status.ts';
+import {
+  INCIDENT_STATUSES,
+  isOpenStatus,
+  transition,
+  type IncidentStatus,
+} from '../domain/incident-status.ts';
 import { decideRoute } from '../domain/routing.ts';
 import { computeDeadlines, type SlaPolicy } from '../domain/sla.ts';
 import type { Calendar } from '../domain/calendar.ts';
@@ -94,10 +99,18 @@ export function createIncidentStore(database: Database): IncidentStore {
       const keyOf = (sector: string, municipality: string | null) => `${sector}:${municipality ?? ''}`;
       const keys = [...new Set(msgs.map((m) => keyOf(m.sector ?? 'other', m.municipality)))].sort();
       const keyPairs = [
-        ...new Map(msgs.map((m) => [keyOf(m.sector ?? 'other', m.municipality), [m.sector ?? 'other', m.municipality] as const])).values(),
+        ...new Map(
+          msgs.map((m) => [
+            keyOf(m.sector ?? 'other', m.municipality),
+            [m.sector ?? 'other', m.municipality] as const,
+          ]),
+        ).values(),
       ];
       await tx.execute(
-        sql`select pg_advisory_xact_lock(hashtext(k)) from (select unnest(array[${sql.join(keys.map((k) => sql`${k}::text`), sql`, `)}]) as k order by 1) x`,
+        sql`select pg_advisory_xact_lock(hashtext(k)) from (select unnest(array[${sql.join(
+          keys.map((k) => sql`${k}::text`),
+          sql`, `,
+        )}]) as k order by 1) x`,
       );
 
       // Parents of replies: stored earlier, or in this very batch (filled in as we go).
@@ -106,7 +119,11 @@ export function createIncidentStore(database: Database): IncidentStore {
       const withParent = msgs.filter((m) => m.parentExternalId);
       if (withParent.length) {
         const parents = await tx
-          .select({ sourceId: s.messages.sourceId, externalId: s.messages.externalId, incidentId: s.messages.incidentId })
+          .select({
+            sourceId: s.messages.sourceId,
+            externalId: s.messages.externalId,
+            incidentId: s.messages.incidentId,
+          })
           .from(s.messages)
           .where(
             sql`(${s.messages.sourceId}, ${s.messages.externalId}) in (${sql.join(
@@ -133,17 +150,29 @@ export function createIncidentStore(database: Database): IncidentStore {
             select id, sector, municipality, address, terms, last_message_at,
                    row_number() over (partition by sector, municipality order by last_message_at desc) as rn
             from incidents
-            where status in (${sql.join(OPEN_STATUSES.map((x) => sql`${x}`), sql`, `)})
+            where status in (${sql.join(
+              OPEN_STATUSES.map((x) => sql`${x}`),
+              sql`, `,
+            )})
               and last_message_at >= ${windowStart.toISOString()}::timestamptz
               and (${sql.join(
                 keyPairs.map(([sec, mun]) =>
-                  mun === null ? sql`(sector = ${sec} and municipality is null)` : sql`(sector = ${sec} and municipality = ${mun})`,
+                  mun === null
+                    ? sql`(sector = ${sec} and municipality is null)`
+                    : sql`(sector = ${sec} and municipality = ${mun})`,
                 ),
                 sql` or `,
               )})
           ) c where rn <= 50`),
       );
-      type Cand = { id: number; sector: SectorCode; municipality: string | null; address: string | null; terms: string[]; lastMessageAt: Date };
+      type Cand = {
+        id: number;
+        sector: SectorCode;
+        municipality: string | null;
+        address: string | null;
+        terms: string[];
+        lastMessageAt: Date;
+      };
       const candidates = new Map<string, Cand[]>();
       for (const c of candRows) {
         const k = keyOf(c.sector, c.municipality);
@@ -168,12 +197,17 @@ export function createIncidentStore(database: Database): IncidentStore {
         const known = await tx
           .selectDistinct({ incidentId: s.messages.incidentId, authorId: s.messages.authorId })
           .from(s.messages)
-          .where(and(inArray(s.messages.incidentId, [...incidentIds]), inArray(s.messages.authorId, authorIds)));
+          .where(
+            and(inArray(s.messages.incidentId, [...incidentIds]), inArray(s.messages.authorId, authorIds)),
+          );
         for (const k of known) authorsIn.add(`${k.incidentId}:${k.authorId}`);
       }
 
       const now = new Date();
-      const deltas = new Map<number, { messages: number; authors: number; negative: number; last: Date; address: string | null }>();
+      const deltas = new Map<
+        number,
+        { messages: number; authors: number; negative: number; last: Date; address: string | null }
+      >();
       const events: (typeof s.incidentEvents.$inferInsert)[] = [];
       const placed: { id: number; incidentId: number }[] = [];
       const outcomes: RouteOutcome[] = [];
@@ -186,14 +220,27 @@ export function createIncidentStore(database: Database): IncidentStore {
           ? (incidentOfExternal.get(threadKey(msg.sourceId, msg.parentExternalId)) ?? null)
           : null;
         const decision = decideGrouping(
-          { sector, municipality, address: msg.address, terms: msg.terms ?? [], postedAt: msg.postedAt, parentIncidentId },
+          {
+            sector,
+            municipality,
+            address: msg.address,
+            terms: msg.terms ?? [],
+            postedAt: msg.postedAt,
+            parentIncidentId,
+          },
           candidates.get(k) ?? [],
           ctx.grouping,
         );
         let incidentId: number;
         if (decision.kind === 'join') {
           incidentId = decision.incidentId;
-          const d = deltas.get(incidentId) ?? { messages: 0, authors: 0, negative: 0, last: msg.postedAt, address: null };
+          const d = deltas.get(incidentId) ?? {
+            messages: 0,
+            authors: 0,
+            negative: 0,
+            last: msg.postedAt,
+            address: null,
+          };
           d.messages++;
           if (msg.authorId !== null && !authorsIn.has(`${incidentId}:${msg.authorId}`)) d.authors++;
           if (msg.sentiment === 'negative') d.negative++;
@@ -202,11 +249,23 @@ export function createIncidentStore(database: Database): IncidentStore {
           deltas.set(incidentId, d);
           const cand = candidates.get(k)?.find((c) => c.id === incidentId);
           if (cand && msg.postedAt > cand.lastMessageAt) cand.lastMessageAt = msg.postedAt;
-          events.push({ incidentId, type: 'message_added', actor: SYSTEM, data: { messageId: msg.id, reason: decision.reason } });
+          events.push({
+            incidentId,
+            type: 'message_added',
+            actor: SYSTEM,
+            data: { messageId: msg.id, reason: decision.reason },
+          });
         } else {
           incidentId = await openIncident(tx, msg, sector, municipality, ctx, events);
           const list = candidates.get(k) ?? [];
-          list.unshift({ id: incidentId, sector, municipality, address: msg.address, terms: msg.terms ?? [], lastMessageAt: msg.postedAt });
+          list.unshift({
+            id: incidentId,
+            sector,
+            municipality,
+            address: msg.address,
+            terms: msg.terms ?? [],
+            lastMessageAt: msg.postedAt,
+          });
           candidates.set(k, list);
         }
         if (msg.authorId !== null) authorsIn.add(`${incidentId}:${msg.authorId}`);
@@ -238,7 +297,10 @@ export function createIncidentStore(database: Database): IncidentStore {
       await tx.execute(sql`
         update messages m set state = 'routed', state_changed_at = ${now.toISOString()}::timestamptz,
           routed_at = ${now.toISOString()}::timestamptz, incident_id = v.inc
-        from (values ${sql.join(placed.map((p) => sql`(${p.id}::bigint, ${p.incidentId}::bigint)`), sql`, `)}) as v(id, inc)
+        from (values ${sql.join(
+          placed.map((p) => sql`(${p.id}::bigint, ${p.incidentId}::bigint)`),
+          sql`, `,
+        )}) as v(id, inc)
         where m.id = v.id`);
       return outcomes;
     });
@@ -258,7 +320,11 @@ export function createIncidentStore(database: Database): IncidentStore {
     const channelKind = (source?.channelKind ?? 'api') as ChannelKind;
     const policyRow = ctx.ref.slaPolicies.get(channelKind) ?? ctx.ref.slaPolicies.get('api');
     if (!policyRow) throw new Error(`no SLA policy for channel kind ${channelKind}`);
-    const policy: SlaPolicy = { channelKind, firstResponse: policyRow.firstResponse, resolution: policyRow.resolution };
+    const policy: SlaPolicy = {
+      channelKind,
+      firstResponse: policyRow.firstResponse,
+      resolution: policyRow.resolution,
+    };
     const due = computeDeadlines(policy, msg.receivedAt, ctx.calendar);
     const route = decideRoute(
       ctx.ref.routingRules.map((r) => ({ ...r, sector: r.sector as SectorCode })),
@@ -287,7 +353,13 @@ export function createIncidentStore(database: Database): IncidentStore {
       })
       .returning({ id: s.incidents.id });
     const incidentId = inc!.id;
-    events.push({ incidentId, type: 'created', toStatus: 'new', actor: SYSTEM, data: { messageId: msg.id, sector, municipality } });
+    events.push({
+      incidentId,
+      type: 'created',
+      toStatus: 'new',
+      actor: SYSTEM,
+      data: { messageId: msg.id, sector, municipality },
+    });
     events.push(
       route.kind === 'agency'
         ? {
@@ -298,7 +370,12 @@ export function createIncidentStore(database: Database): IncidentStore {
             actor: SYSTEM,
             data: { agencyId, ruleId: route.ruleId },
           }
-        : { incidentId, type: 'routed_to_sector_block', actor: SYSTEM, data: { sector, reason: route.reason } },
+        : {
+            incidentId,
+            type: 'routed_to_sector_block',
+            actor: SYSTEM,
+            data: { sector, reason: route.reason },
+          },
     );
     return incidentId;
   }
@@ -442,4 +519,3 @@ export function createIncidentStore(database: Database): IncidentStore {
     },
   };
 }
-

@@ -22,7 +22,10 @@ export interface AnalysisUpdate {
 
 export interface MessageStore {
   /** Stores messages (authors upserted on the way); returns one result per input, in input order. */
-  insertBatch(items: readonly InboundMessage[], platformOf: (source: string) => string): Promise<InsertResult[]>;
+  insertBatch(
+    items: readonly InboundMessage[],
+    platformOf: (source: string) => string,
+  ): Promise<InsertResult[]>;
   get(id: number): Promise<MessageRow | undefined>;
   byIds(ids: readonly number[], state?: MessageState): Promise<MessageRow[]>;
   /** Writes analyses for messages still in `received`; returns the ids it updated. */
@@ -45,7 +48,8 @@ export function createMessageStore(database: Database): MessageStore {
       for (const m of items) {
         const platform = platformOf(m.source);
         const k = authorKey(platform, m.author.id);
-        if (!authors.has(k)) authors.set(k, { platform, externalId: m.author.id, name: m.author.name ?? null });
+        if (!authors.has(k))
+          authors.set(k, { platform, externalId: m.author.id, name: m.author.name ?? null });
       }
       const al = [...authors.values()];
       const authorIds = new Map<string, number>();
@@ -70,7 +74,8 @@ export function createMessageStore(database: Database): MessageStore {
       // 2. Messages, deduplicated within the batch; existing ones are looked up.
       const key = (source: string, ext: string) => `${source}\u0000${ext}`;
       const unique = new Map<string, InboundMessage>();
-      for (const m of items) if (!unique.has(key(m.source, m.externalId))) unique.set(key(m.source, m.externalId), m);
+      for (const m of items)
+        if (!unique.has(key(m.source, m.externalId))) unique.set(key(m.source, m.externalId), m);
       const ml = [...unique.values()];
       const inserted = await database.query<{ id: number; source_id: string; external_id: string }>(
         `insert into messages (source_id, external_id, author_id, text, posted_at, url, parent_external_id, attachments, raw)

@@ -29,7 +29,11 @@ export function createOutboxStore(database: Database): OutboxStore {
       return rows.length > 0;
     },
     notifications: (incidentId) =>
-      db.select().from(s.notifications).where(eq(s.notifications.incidentId, incidentId)).orderBy(s.notifications.id),
+      db
+        .select()
+        .from(s.notifications)
+        .where(eq(s.notifications.incidentId, incidentId))
+        .orderBy(s.notifications.id),
     async addDraft(d) {
       const rows = await db
         .insert(s.replyDrafts)

@@ -103,4 +103,3 @@ export function calendarFromReference(ref: ReferenceSnapshot): Calendar {
   });
   return createCalendar(data);
 }
-

@@ -155,7 +155,9 @@ export const messages = pgTable(
   },
   (t) => [
     uniqueIndex('messages_source_external_uq').on(t.sourceId, t.externalId),
-    index('messages_state_idx').on(t.state, t.stateChangedAt).where(sql`state <> 'routed'`),
+    index('messages_state_idx')
+      .on(t.state, t.stateChangedAt)
+      .where(sql`state <> 'routed'`),
     index('messages_incident_idx').on(t.incidentId),
     index('messages_author_idx').on(t.authorId),
   ],

@@ -98,7 +98,10 @@ const municipalAgencyId = (code: string) => `adm-${code}`;
 
 export async function seedReferenceData(database: Database): Promise<void> {
   const { db } = database;
-  await db.insert(s.roles).values([...ROLES]).onConflictDoNothing();
+  await db
+    .insert(s.roles)
+    .values([...ROLES])
+    .onConflictDoNothing();
   await db
     .insert(s.sectorBlocks)
     .values(SECTORS.map((x, i) => ({ code: x.code, name: x.name, sort: i })))
@@ -107,10 +110,16 @@ export async function seedReferenceData(database: Database): Promise<void> {
     .insert(s.municipalities)
     .values(MUNICIPALITIES.map((m) => ({ ...m, aliases: [...m.aliases] })))
     .onConflictDoNothing();
-  await db.insert(s.sources).values([...DEFAULT_SOURCES]).onConflictDoNothing();
+  await db
+    .insert(s.sources)
+    .values([...DEFAULT_SOURCES])
+    .onConflictDoNothing();
 
   const bodies = new Map<string, typeof s.agencies.$inferInsert>();
-  for (const [sector, b] of Object.entries(REGIONAL_BODIES) as [SectorCode, (typeof REGIONAL_BODIES)[SectorCode]][])
+  for (const [sector, b] of Object.entries(REGIONAL_BODIES) as [
+    SectorCode,
+    (typeof REGIONAL_BODIES)[SectorCode],
+  ][])
     if (!bodies.has(b.id)) bodies.set(b.id, { ...b, level: 'regional', sector });
   for (const m of MUNICIPALITIES)
     bodies.set(municipalAgencyId(m.code), {
@@ -123,7 +132,10 @@ export async function seedReferenceData(database: Database): Promise<void> {
       level: 'municipal',
       municipality: m.code,
     });
-  await db.insert(s.agencies).values([...bodies.values()]).onConflictDoNothing();
+  await db
+    .insert(s.agencies)
+    .values([...bodies.values()])
+    .onConflictDoNothing();
 
   const rules: (typeof s.routingRules.$inferInsert)[] = SECTORS.map((x) => ({
     id: `region-${x.code}`,

@@ -19,7 +19,8 @@ export function analyzeProcessor(deps: AnalyzeDeps): Processor<JobData['analyze'
     const rows = await deps.messages.byIds(ids, 'received');
     if (rows.length) {
       const analyses = await deps.analyzer.analyze(rows.map((r) => r.text));
-      if (analyses.length !== rows.length) throw new UnrecoverableError('analyzer returned a wrong number of results');
+      if (analyses.length !== rows.length)
+        throw new UnrecoverableError('analyzer returned a wrong number of results');
       await deps.messages.saveAnalyses(
         rows.map((r, i) => ({
           id: r.id,

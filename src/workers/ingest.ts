@@ -83,7 +83,10 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       if (ref.sources.has(p.msg.source)) ok.push(p);
       else
         p.reject(
-          new ValidationError('source', `unknown source "${p.msg.source}"; known: ${[...ref.sources.keys()].join(', ')}`),
+          new ValidationError(
+            'source',
+            `unknown source "${p.msg.source}"; known: ${[...ref.sources.keys()].join(', ')}`,
+          ),
         );
     }
     if (!ok.length) return;
@@ -108,7 +111,10 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       try {
         await opts.queues.add('analyze', { messageIds: created });
       } catch (err) {
-        opts.log.warn({ err, count: created.length }, 'enqueue failed; the sweeper will pick these messages up');
+        opts.log.warn(
+          { err, count: created.length },
+          'enqueue failed; the sweeper will pick these messages up',
+        );
       }
     }
   }

@@ -45,11 +45,14 @@ export function startWorkers(opts: WorkerRuntimeOptions): WorkerRuntime {
     w.on('error', (err) => log.error({ err }, 'worker error'));
     w.on('completed', () => opts.metrics.jobsCompleted.inc({ queue: name }));
     w.on('failed', (job, err) => {
-      const final = !job || job.attemptsMade >= (job.opts.attempts ?? maxAttempts) || err.name === 'UnrecoverableError';
+      const final =
+        !job || job.attemptsMade >= (job.opts.attempts ?? maxAttempts) || err.name === 'UnrecoverableError';
       opts.metrics.jobsFailed.inc({ queue: name, final: String(final) });
       log[final ? 'error' : 'warn']({ err, jobId: job?.id, attempts: job?.attemptsMade }, 'job failed');
       if (final && job && opts.onFinalFailure)
-        opts.onFinalFailure(name, job.data, err).catch((e: unknown) => log.error({ err: e }, 'onFinalFailure failed'));
+        opts
+          .onFinalFailure(name, job.data, err)
+          .catch((e: unknown) => log.error({ err: e }, 'onFinalFailure failed'));
     });
     return w;
   });

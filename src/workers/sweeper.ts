@@ -63,7 +63,11 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
     }
     await opts.queues
       .get('sla-watch')
-      .upsertJobScheduler('sla-watch', { every: opts.slaWatchEveryMs ?? 60_000 }, { name: 'sla-watch', data: {} });
+      .upsertJobScheduler(
+        'sla-watch',
+        { every: opts.slaWatchEveryMs ?? 60_000 },
+        { name: 'sla-watch', data: {} },
+      );
     if (messages || incidents) opts.log.warn({ messages, incidents }, 'sweeper re-enqueued stuck work');
     return { messages, incidents };
   }

@@ -36,7 +36,9 @@ export const IngestBodySchema = Type.Object(
 );
 export type IngestBody = Static<typeof IngestBodySchema>;
 
-export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+export const IdParamsSchema = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+});
 
 export const ErrorSchema = Type.Object(
   {

@@ -38,12 +38,8 @@ async function loadModel(
   try {
     json = JSON.parse(await readFile(file, 'utf8')) as LinearModelFile;
   } catch (err) {
-    throw new Error(
-      `Cannot load the classic ${task} model from ${file} (run: npx tsx src/nlp/classic/train-classic.ts)`,
-      {
-        cause: err,
-      },
-    );
+    const hint = 'run: npx tsx src/nlp/classic/train-classic.ts';
+    throw new Error(`Cannot load the classic ${task} model from ${file} (${hint})`, { cause: err });
   }
   const model = new LinearModel(json);
   if (!expected(model.classes)) throw new Error(`Unexpected classes in ${file}: ${model.classes.join(', ')}`);
