@@ -151,6 +151,31 @@ describe('ingest → analysis → incident', () => {
   });
 });
 
+describe('deadlines', () => {
+  it('sla-watch flags a breached incident once and writes one escalation for its sector block', async () => {
+    const { sql } = await import('drizzle-orm');
+    const list = await getJson('/api/v1/incidents?status=assigned&limit=1');
+    const id = list.body.items[0].id as number;
+    await t.app.database.rows(
+      sql`update incidents set first_response_due = now() - interval '1 hour' where id = ${id}`,
+    );
+    const breachEvents = async () =>
+      (await getJson(`/api/v1/incidents/${id}`)).body.events.filter(
+        (e: { type: string }) => e.type === 'sla_breached',
+      );
+    await t.app.queues.get('sla-watch').add('sla-watch', {});
+    await waitFor(async () => (await breachEvents()).length > 0, { what: 'the breach event' });
+    await t.app.queues.get('sla-watch').add('sla-watch', {});
+    await new Promise((r) => setTimeout(r, 1000));
+    const events = await breachEvents();
+    expect(events).toHaveLength(1);
+    expect(events[0].data).toEqual({ which: 'first_response' });
+    const escalations = (await t.app.outbox.notifications(id)).filter((n) => n.kind === 'sla_breach');
+    expect(escalations).toHaveLength(1);
+    expect(escalations[0]!.text).toMatch(/^Просрочен первый ответ по инциденту № \d{6}/);
+  });
+});
+
 describe('bad requests', () => {
   it('refuses missing or wrong tokens and stores nothing', async () => {
     const body = ingestBody('Сообщение без токена');
