@@ -3,13 +3,12 @@
  * message per wrong value (all of them at once), and `otklik start` refusing a bad environment with exit
  * code 2 and those messages — not a stack trace.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV_SPEC, envTable, loadConfig } from '../src/config.ts';
 import { ConfigError } from '../src/domain/errors.ts';
-import { tempDir } from './helpers.ts';
+import { runCli, tempDir } from './helpers.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -150,35 +149,6 @@ describe('loadConfig refuses wrong values', () => {
     expect(err.message).not.toContain('hunter2');
   });
 });
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/otklik.js', ...args], {
-      cwd: path.resolve(import.meta.dirname, '..'),
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`otklik ${args.join(' ')} did not exit in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('otklik start with a bad environment', () => {
   it('exits with code 2 and prints every problem, without a stack trace, before touching anything', async () => {

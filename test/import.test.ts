@@ -3,7 +3,6 @@
  * Redis. Each row is imported, skipped as a duplicate or rejected with its line and reason; the rows land in
  * `messages` exactly once and are queued for analysis; a bad invocation exits 2 and says why.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,9 +10,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_TOKEN, createTestDatabase, INGEST_TOKEN, REDIS_URL, tempDir } from './helpers.ts';
+import { API_TOKEN, createTestDatabase, INGEST_TOKEN, REDIS_URL, runCli, tempDir } from './helpers.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const PREFIX = `timp${randomBytes(4).toString('hex')}`;
 let db: { url: string; drop: () => Promise<void> };
 let dataDir: string;
@@ -39,43 +37,16 @@ afterAll(async () => {
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function otklik(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/otklik.js', ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: db.url,
-        REDIS_URL,
-        QUEUE_PREFIX: PREFIX,
-        DATA_DIR: dataDir,
-        INGEST_TOKEN,
-        API_TOKEN,
-        LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`otklik ${args.join(' ')} did not exit in 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
+function otklik(args: string[], env: Record<string, string> = {}) {
+  return runCli(args, {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    QUEUE_PREFIX: PREFIX,
+    DATA_DIR: dataDir,
+    INGEST_TOKEN,
+    API_TOKEN,
+    LOG_LEVEL: 'warn',
+    ...env,
   });
 }
 

@@ -7,20 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRedis, RedisUnavailableError, type RedisHandle } from '../src/workers/redis.ts';
-import { REDIS_URL, tempDir, waitFor } from './helpers.ts';
+import { alive, REDIS_URL, tempDir, waitFor } from './helpers.ts';
 
 const dirs: string[] = [];
 const handles: RedisHandle[] = [];
 const pids: number[] = [];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function serverPid(dataDir: string): number {
   const pid = Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8'));

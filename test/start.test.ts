@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, waitFor } from './helpers.ts';
+import { alive, tempDir, waitFor } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -33,15 +33,6 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function start(): Promise<Running> {
