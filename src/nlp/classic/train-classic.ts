@@ -23,10 +23,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'csv-parse/sync';
-import { SECTORS, sectorFromLabel } from '../../domain/types.ts';
+import { SECTORS } from '../../domain/types.ts';
 import {
-  argmax,
+  DEV_SHARE,
+  mulberry32,
+  shuffle,
+  loadSector,
+  loadSentiment,
+  loadToxicity,
+  SECTOR_CODES_ORDER,
+  SEED,
+  SENTIMENT_CLASSES,
+  stratifiedSplit,
+  VALIDATION_SHARE,
+  type Example,
+} from '../dataset.ts';
+import { evaluate, macroF1Over, type EvalReport } from '../metrics.ts';
+import {
   encodeInt16,
   features,
   int16Scale,
@@ -37,155 +50,10 @@ import {
   vectorize,
   type FeatureSpec,
   type LinearModelFile,
-  type PreparedText,
   type SparseVector,
 } from './linear-model.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SEED = 20250101;
-const VALIDATION_SHARE = 0.15;
-const DEV_SHARE = 0.1;
-
-// ---------------------------------------------------------------------------------------------
-// Utilities.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(arr: T[], rnd: () => number): T[] {
-  for (let i = arr.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [arr[i], arr[j]] = [arr[j]!, arr[i]!];
-  }
-  return arr;
-}
-
-function readCsv(file: string): Record<string, string>[] {
-  return parse(fs.readFileSync(file), {
-    columns: true,
-    skip_empty_lines: true,
-    relax_quotes: true,
-  }) as Record<string, string>[];
-}
-
-interface Example {
-  text: string;
-  label: number;
-  /** Where it comes from (kursk, spb, kzgov, preselected, random, toxic). */
-  source: string;
-  prepared?: PreparedText;
-}
-
-/** Stratified split by (source, label): returns [rest, held]. */
-function stratifiedSplit(rows: Example[], share: number, seed: number): [Example[], Example[]] {
-  const groups = new Map<string, Example[]>();
-  for (const r of rows) {
-    const key = `${r.source}\u0000${r.label}`;
-    const g = groups.get(key) ?? [];
-    g.push(r);
-    groups.set(key, g);
-  }
-  const rnd = mulberry32(seed);
-  const rest: Example[] = [];
-  const held: Example[] = [];
-  for (const key of [...groups.keys()].sort()) {
-    const g = shuffle([...groups.get(key)!], rnd);
-    const n = g.length >= 2 ? Math.max(1, Math.round(g.length * share)) : 0;
-    held.push(...g.slice(0, n));
-    rest.push(...g.slice(n));
-  }
-  return [rest, held];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metrics.
-
-interface ClassMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-interface EvalReport {
-  n: number;
-  accuracy: number;
-  /** Macro-F1 over the classes present in this split's ground truth. */
-  macroF1: number;
-  perClass: Record<string, ClassMetrics>;
-  /** Expected calibration error of the top class (15 equal-width bins). */
-  ece: number;
-  /** Mean negative log-likelihood of the true class. */
-  nll: number;
-}
-
-function evaluate(classes: readonly string[], y: number[], probs: Float64Array[]): EvalReport {
-  const k = classes.length;
-  const tp = new Array<number>(k).fill(0);
-  const fp = new Array<number>(k).fill(0);
-  const fn = new Array<number>(k).fill(0);
-  let correct = 0;
-  let nll = 0;
-  const bins = Array.from({ length: 15 }, () => ({ n: 0, conf: 0, acc: 0 }));
-  for (let i = 0; i < y.length; i++) {
-    const p = probs[i]!;
-    const { index, value } = argmax(p);
-    const t = y[i]!;
-    if (index === t) {
-      correct++;
-      tp[t]!++;
-    } else {
-      fp[index]!++;
-      fn[t]!++;
-    }
-    nll -= Math.log(Math.max(p[t]!, 1e-12));
-    const b = bins[Math.min(14, Math.floor(value * 15))]!;
-    b.n++;
-    b.conf += value;
-    b.acc += index === t ? 1 : 0;
-  }
-  const perClass: Record<string, ClassMetrics> = {};
-  let f1Sum = 0;
-  let present = 0;
-  for (let c = 0; c < k; c++) {
-    const support = tp[c]! + fn[c]!;
-    const precision = tp[c]! + fp[c]! > 0 ? tp[c]! / (tp[c]! + fp[c]!) : 0;
-    const recall = support > 0 ? tp[c]! / support : 0;
-    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-    if (support > 0 || fp[c]! > 0) perClass[classes[c]!] = { precision, recall, f1, support };
-    if (support > 0) {
-      f1Sum += f1;
-      present++;
-    }
-  }
-  const ece = bins.reduce(
-    (s, b) => s + (b.n > 0 ? (b.n / y.length) * Math.abs(b.acc / b.n - b.conf / b.n) : 0),
-    0,
-  );
-  return {
-    n: y.length,
-    accuracy: correct / y.length,
-    macroF1: present ? f1Sum / present : 0,
-    perClass,
-    ece,
-    nll: nll / y.length,
-  };
-}
-
-function macroF1Over(report: EvalReport, subset: readonly string[]): number {
-  const vals = subset
-    .filter((c) => (report.perClass[c]?.support ?? 0) > 0)
-    .map((c) => report.perClass[c]!.f1);
-  return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Training.
@@ -519,52 +387,6 @@ function pruneWeights(m: Weights, kept: number[]): Weights {
 
 // ---------------------------------------------------------------------------------------------
 // Data.
-
-function loadSector(dataDir: string): { rows: Example[]; trainOnly: Example[] } {
-  const toExamples = (file: string, source: string): Example[] =>
-    readCsv(path.join(dataDir, 'topics', file)).flatMap((r) => {
-      const code = sectorFromLabel(r.sector ?? '');
-      const label = code ? SECTOR_CODES_ORDER.indexOf(code) : -1;
-      const text = (r.text ?? '').trim();
-      return label >= 0 && text ? [{ text, label, source }] : [];
-    });
-  return {
-    rows: [...toExamples('kursk_appeals.csv', 'kursk'), ...toExamples('spb_appeals.csv', 'spb')],
-    trainOnly: toExamples('kzgov_ru_synthetic.csv', 'kzgov'),
-  };
-}
-
-const SECTOR_CODES_ORDER: readonly string[] = SECTORS.map((s) => s.code);
-const SENTIMENT_CLASSES = ['negative', 'neutral', 'positive'] as const;
-const SENTIMENT_MAP: Record<string, (typeof SENTIMENT_CLASSES)[number] | null> = {
-  negative: 'negative',
-  neutral: 'neutral',
-  positive: 'positive',
-  speech: 'positive',
-  skip: null,
-};
-
-function loadSentiment(dataDir: string): Example[] {
-  const out: Example[] = [];
-  for (const [file, source] of [
-    ['rusentiment_preselected_posts.csv', 'preselected'],
-    ['rusentiment_random_posts.csv', 'random'],
-  ] as const) {
-    for (const r of readCsv(path.join(dataDir, 'sentiment', file))) {
-      const mapped = SENTIMENT_MAP[(r.label ?? '').trim()];
-      const text = (r.text ?? '').trim();
-      if (mapped && text) out.push({ text, label: SENTIMENT_CLASSES.indexOf(mapped), source });
-    }
-  }
-  return out;
-}
-
-function loadToxicity(dataDir: string): Example[] {
-  return readCsv(path.join(dataDir, 'toxicity', 'toxic_comments_ru.csv')).flatMap((r) => {
-    const text = (r.comment ?? '').trim();
-    return text ? [{ text, label: Number(r.toxic) >= 0.5 ? 1 : 0, source: 'toxic' }] : [];
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Main.
