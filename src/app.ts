@@ -14,6 +14,7 @@ import type { HealthReport } from './api/health.routes.ts';
 import { createDemoConnector, type Connector } from './connectors/demo.connector.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { createIncidentStore, type IncidentStore, type RouteContext } from './store/incident.store.ts';
+import { createLabelStore } from './store/label.store.ts';
 import { createMessageStore, type MessageStore } from './store/message.store.ts';
 import { createOutboxStore, type OutboxStore } from './store/outbox.store.ts';
 import { calendarFromReference, createReferenceStore, type ReferenceStore } from './store/reference.store.ts';
@@ -166,7 +167,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     if (roles.includes('workers')) {
       // Loaded only where analysis runs: the model files stay out of API-only processes.
       const analyzer =
-        opts.analyzer ?? (await (await import('./nlp/classic/classic-analyzer.ts')).createClassicAnalyzer());
+        opts.analyzer ??
+        (await (await import('./nlp/analyzer.ts')).createAnalyzer(config.ANALYZER, log)).analyzer;
+      log.info({ analyzer: analyzer.name }, 'text analyzer loaded');
       const refGetter = () => reference.get();
       app.workers = startWorkers({
         redis,
@@ -228,6 +231,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           ingestor,
           messages,
           incidents,
+          labels: createLabelStore(database),
           outbox,
           reference,
           metrics,

@@ -136,6 +136,11 @@ export const ENV_SPEC = {
     parse: num(0.05, 1),
     doc: 'Term similarity (Jaccard) at which two messages are near-duplicates',
   },
+  ANALYZER: {
+    default: 'auto',
+    parse: oneOf('auto', 'classic', 'transformer', 'ensemble'),
+    doc: 'Text analysis: auto = the combination chosen by `npm run eval` (models/shipped.json)',
+  },
   REVIEW_THRESHOLD: {
     default: 0.45,
     parse: num(0, 1),

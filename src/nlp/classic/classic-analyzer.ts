@@ -6,17 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  isSectorCode,
-  SENTIMENTS,
-  type Analysis,
-  type Sentiment,
-  type TextAnalyzer,
-} from '../../domain/types.ts';
-import { extractAddress } from '../address.ts';
-import { findMunicipality } from '../gazetteer.ts';
-import { contentStemsOfTokens } from '../text.ts';
-import { argmax, LinearModel, prepare, type LinearModelFile } from './linear-model.ts';
+import { isSectorCode, SENTIMENTS, type TextAnalyzer } from '../../domain/types.ts';
+import { analyzerOf, reorder, type HeadProbs, type ProbabilisticModel } from '../heads.ts';
+import { LinearModel, prepare, type LinearModelFile } from './linear-model.ts';
 
 export const CLASSIC_MODEL_NAME = 'classic-lr@1';
 
@@ -46,7 +38,8 @@ async function loadModel(
   return model;
 }
 
-export async function createClassicAnalyzer(opts: { modelDir?: string } = {}): Promise<TextAnalyzer> {
+/** The three classic models as calibrated head probabilities. */
+export async function createClassicModel(opts: { modelDir?: string } = {}): Promise<ProbabilisticModel> {
   const dir = opts.modelDir ?? DEFAULT_MODEL_DIR;
   const [sector, sentiment, toxicity] = await Promise.all([
     loadModel(dir, 'sector', (c) => c.length > 0 && c.every(isSectorCode)),
@@ -57,37 +50,27 @@ export async function createClassicAnalyzer(opts: { modelDir?: string } = {}): P
     ),
     loadModel(dir, 'toxicity', (c) => c.length === 2 && c.includes('toxic')),
   ]);
-  const toxicIndex = toxicity.classes.indexOf('toxic');
-
-  const analyzeOne = (text: string): Analysis => {
+  const one = (text: string): HeadProbs => {
     const p = prepare(text);
-    const sec = argmax(sector.predict(p));
-    const sen = argmax(sentiment.predict(p));
-    const toxicScore = toxicity.predict(p)[toxicIndex]!;
-    const place = findMunicipality(text);
     return {
-      sector: sector.classes[sec.index] as Analysis['sector'],
-      sectorScore: sec.value,
-      sentiment: sentiment.classes[sen.index] as Sentiment,
-      sentimentScore: sen.value,
-      toxic: toxicScore >= 0.5,
-      toxicScore,
-      municipality: place ? place.code : null,
-      address: extractAddress(text),
-      terms: [...new Set(contentStemsOfTokens(p.tokens))],
-      model: CLASSIC_MODEL_NAME,
+      sector: reorder('sector', sector.classes, sector.predict(p)),
+      sentiment: reorder('sentiment', sentiment.classes, sentiment.predict(p)),
+      toxicity: reorder('toxicity', toxicity.classes, toxicity.predict(p)),
     };
   };
-
   return {
     name: CLASSIC_MODEL_NAME,
-    async analyze(texts: readonly string[]): Promise<Analysis[]> {
-      const out: Analysis[] = [];
+    async predict(texts) {
+      const out: HeadProbs[] = [];
       for (let i = 0; i < texts.length; i++) {
         if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        out.push(analyzeOne(texts[i]!));
+        out.push(one(texts[i]!));
       }
       return out;
     },
   };
+}
+
+export async function createClassicAnalyzer(opts: { modelDir?: string } = {}): Promise<TextAnalyzer> {
+  return analyzerOf(await createClassicModel(opts));
 }
