@@ -1,5 +1,6 @@
 /**
- * otklik — the command line: `start` (everything), `worker` (queues only), `import FILE`, `env`.
+ * otklik — the command line: `start` (everything), `worker` (queues only), `import FILE`,
+ * `labels export`, `env`.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -7,6 +8,8 @@ import { createApp, type Role } from './app.ts';
 import { envTable, loadConfig } from './config.ts';
 import { ConfigError, isAppError } from './domain/errors.ts';
 import { ImportFileError, importFile, parseMapping } from './connectors/file-import.ts';
+import { openDatabase } from './store/db.ts';
+import { countByTask, createLabelStore, labelsToJsonl, writeLabelsFile } from './store/label.store.ts';
 
 const HELP = `Отклик — платформа обратной связи ЦУР
 
@@ -15,6 +18,9 @@ Usage:
   otklik worker                queue workers only (scale out by running more)
   otklik import FILE [--source import] [--format csv|jsonl] [--map field=column,...] [--delimiter ;]
                                import appeals from CSV or JSON Lines; prints imported / duplicates / rejected
+  otklik labels export [--out FILE]
+                               staff corrections of sector/sentiment as JSON Lines {"task","text","label"}
+                               (the latest per message and task) for retraining; default: stdout
   otklik env                   the table of environment variables
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
@@ -154,6 +160,45 @@ async function main(argv: string[]): Promise<number> {
       return report.rejected.length && !report.imported && !report.duplicates ? 1 : 0;
     } finally {
       await app.close();
+    }
+  }
+
+  if (command === 'labels') {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' } } });
+    } catch (err) {
+      console.error(`otklik labels: ${(err as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1 || positionals[0] !== 'export') {
+      console.error(`otklik labels: the only subcommand is "export", e.g. otklik labels export --out labels.jsonl`);
+      return 2;
+    }
+    if (values.out === '') {
+      console.error('otklik labels export: --out must not be empty');
+      return 2;
+    }
+    // Only the database is needed: no Redis, no workers (works on a training machine too).
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
+    try {
+      const store = createLabelStore(database);
+      let rows;
+      if (values.out) rows = await writeLabelsFile(store, values.out);
+      else {
+        rows = await store.exportLatest();
+        const text = labelsToJsonl(rows);
+        await new Promise<void>((resolve, reject) =>
+          process.stdout.write(text, (err) => (err ? reject(err) : resolve())),
+        );
+      }
+      console.error(
+        `Выгружено исправлений: ${rows.length} (${countByTask(rows)})${values.out ? ` → ${values.out}` : ''}`,
+      );
+      return 0;
+    } finally {
+      await database.close();
     }
   }
 

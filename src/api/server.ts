@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { isAppError } from '../domain/errors.ts';
 import type { IncidentStore } from '../store/incident.store.ts';
+import type { LabelStore } from '../store/label.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { OutboxStore } from '../store/outbox.store.ts';
 import type { ReferenceStore } from '../store/reference.store.ts';
@@ -22,6 +23,7 @@ export interface ApiServices {
   ingestor: Ingestor;
   messages: MessageStore;
   incidents: IncidentStore;
+  labels: LabelStore;
   outbox: OutboxStore;
   reference: ReferenceStore;
   metrics: Metrics;

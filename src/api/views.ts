@@ -1,11 +1,13 @@
 /** What the API shows of stored rows (no raw payloads; Russian labels beside codes). */
 import { INCIDENT_STATUS_LABELS, type IncidentStatus } from '../domain/incident-status.ts';
 import type { IncidentEventRow, IncidentRow } from '../store/incident.store.ts';
+import type { LabelTask } from '../store/label.store.ts';
 import type { MessageRow } from '../store/message.store.ts';
 import type { ReferenceSnapshot } from '../store/reference.store.ts';
 import { incidentNumber, sectorName } from '../responders/format.ts';
 
-export function messageView(m: MessageRow) {
+/** `corrections`: how many staff corrections each task of the message had (see label.store.ts). */
+export function messageView(m: MessageRow, corrections: Partial<Record<LabelTask, number>> = {}) {
   return {
     id: m.id,
     source: m.sourceId,
@@ -33,6 +35,9 @@ export function messageView(m: MessageRow) {
           model: m.model,
           needsReview: m.needsReview,
           analyzedAt: m.analyzedAt.toISOString(),
+          /** Tasks whose value above was set by staff rather than by the model. */
+          corrected: (['sector', 'sentiment'] as const).filter((t) => (corrections[t] ?? 0) > 0),
+          corrections: (corrections.sector ?? 0) + (corrections.sentiment ?? 0),
         }
       : null,
     incidentId: m.incidentId,

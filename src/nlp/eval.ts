@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createClassicModel } from './classic/classic-analyzer.ts';
 import { loadTasks, NINE_SECTORS, splitTask, type Example, type TaskName } from './dataset.ts';
-import { HEAD_CLASSES, TASKS, type HeadProbs, type ProbabilisticModel } from './heads.ts';
+import { HEAD_CLASSES, type HeadProbs, type ProbabilisticModel } from './heads.ts';
 import { evaluate, macroF1Over, type EvalReport } from './metrics.ts';
 import { SHIPPED_FILE, type ShippedChoice } from './analyzer.ts';
 import { createTransformerModel, MODELS_DIR } from './transformer/transformer-model.ts';

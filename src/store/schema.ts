@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   date,
   index,
   integer,
@@ -293,4 +294,28 @@ export const settings = pgTable(
     value: jsonb('value').$type<unknown>().notNull(),
   },
   (t) => [primaryKey({ columns: [t.key] })],
+);
+
+/**
+ * Staff corrections of the text analysis (sector or sentiment of one message): the audit of who changed
+ * what, and training data for the next model (`otklik labels export`, `npm run train`).
+ */
+export const labels = pgTable(
+  'labels',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    messageId: bigint('message_id', { mode: 'number' })
+      .notNull()
+      .references(() => messages.id),
+    task: text('task').notNull(), // sector | sentiment
+    label: text('label').notNull(), // a sector code or negative | neutral | positive
+    /** The value the message had before this correction (the model's, or an earlier correction's). */
+    previous: text('previous'),
+    actor: text('actor').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('labels_message_task_idx').on(t.messageId, t.task, t.id),
+    check('labels_task_ck', sql`${t.task} in ('sector', 'sentiment')`),
+  ],
 );

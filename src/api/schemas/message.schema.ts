@@ -49,3 +49,24 @@ export const ErrorSchema = Type.Object(
   },
   { additionalProperties: true },
 );
+
+/**
+ * A staff correction of a message's analysis. Presence and values of task and label are checked in the
+ * handler, so a 400 names the field together with the values it allows.
+ */
+export const LabelBodySchema = Type.Object(
+  {
+    task: Type.Optional(Type.String()),
+    label: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type LabelBody = Static<typeof LabelBodySchema>;
+
+export const LabelCreatedSchema = Type.Object({
+  id: Type.Integer(),
+  messageId: Type.Integer(),
+  task: Type.String(),
+  label: Type.String(),
+  previous: Type.Union([Type.String(), Type.Null()]),
+});
