@@ -173,7 +173,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const { values, positionals } = parsed;
     if (positionals.length !== 1 || positionals[0] !== 'export') {
-      console.error(`otklik labels: the only subcommand is "export", e.g. otklik labels export --out labels.jsonl`);
+      console.error(
+        `otklik labels: the only subcommand is "export", e.g. otklik labels export --out labels.jsonl`,
+      );
       return 2;
     }
     if (values.out === '') {
@@ -181,7 +183,16 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Only the database is needed: no Redis, no workers (works on a training machine too).
-    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
+    const pgliteDir = `${config.dataDir}/pglite`;
+    if (!config.DATABASE_URL && !fs.existsSync(pgliteDir)) {
+      // Nothing was ever stored here; creating an empty database just to export nothing helps no one.
+      if (values.out) fs.writeFileSync(values.out, '');
+      console.error(
+        `Выгружено исправлений: 0 (встроенной базы ${pgliteDir} нет; задайте DATA_DIR или DATABASE_URL)`,
+      );
+      return 0;
+    }
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: pgliteDir });
     try {
       const store = createLabelStore(database);
       let rows;
