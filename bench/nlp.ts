@@ -84,6 +84,21 @@ async function main() {
   });
   console.log(`shipped analyzer, full analysis: ${(texts.length / full).toFixed(0)} messages/s`);
   console.log(`RSS at the end: ${mb()} MB`);
+
+  // The CLI on 10,000 lines, as a user runs it (a fresh process: load + analysis + I/O).
+  const lines = Array.from({ length: 10_000 }, (_, i) =>
+    JSON.stringify({ id: i, text: texts[i % texts.length] }),
+  );
+  t = performance.now();
+  const r = spawnSync(process.execPath, ['bin/otklik.js', 'classify'], {
+    input: `${lines.join('\n')}\n`,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const answered = r.stdout.toString().trim().split('\n').length;
+  console.log(
+    `otklik classify, 10,000 lines: ${((performance.now() - t) / 1000).toFixed(1)} s wall (exit ${r.status}, ${answered} lines out)`,
+  );
 }
 
 main().catch((err: unknown) => {

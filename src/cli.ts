@@ -21,6 +21,9 @@ Usage:
   otklik labels export [--out FILE]
                                staff corrections of sector/sentiment as JSON Lines {"task","text","label"}
                                (the latest per message and task) for retraining; default: stdout
+  otklik classify [--analyzer auto|classic|transformer|ensemble]
+                               JSON Lines {"id","text"} on stdin → {"id","sector","sectorScore","sentiment",
+                               "toxic","toxicScore","municipality","needsReview"} on stdout, in input order
   otklik env                   the table of environment variables
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
@@ -81,6 +84,29 @@ async function main(argv: string[]): Promise<number> {
         `Откройте ${app.url}/health; API: ${app.url}/api/v1/incidents (токены — в ${config.dataDir}/secrets.json)`,
       );
     return -1; // keep running
+  }
+
+  if (command === 'classify') {
+    const { values } = parseArgs({ args: rest, options: { analyzer: { type: 'string' } } });
+    const kind = values.analyzer ?? config.ANALYZER;
+    if (!['auto', 'classic', 'transformer', 'ensemble'].includes(kind)) {
+      console.error(
+        `otklik classify: --analyzer must be auto, classic, transformer or ensemble, got "${kind}"`,
+      );
+      return 2;
+    }
+    const { createAnalyzer } = await import('./nlp/analyzer.ts');
+    const { classifyStream } = await import('./nlp/classify-stream.ts');
+    const { analyzer, fallback } = await createAnalyzer(kind as 'auto');
+    if (fallback) console.error(`otklik classify: ${fallback}; using the classic model`);
+    const r = await classifyStream({
+      input: process.stdin,
+      output: process.stdout,
+      analyzer,
+      reviewThreshold: config.REVIEW_THRESHOLD,
+    });
+    console.error(`otklik classify: ${r.lines} lines, ${r.errors} rejected (${analyzer.name})`);
+    return 0;
   }
 
   if (command === 'import') {
