@@ -182,6 +182,24 @@ describe.each(engines)('store on %s', (_name, open) => {
     expect(inc.resolutionDue.toISOString()).toBe(new Date('2026-05-21T18:00:00+07:00').toISOString());
   });
 
+  it('does not guess an agency for a message marked for review', async () => {
+    const { messages, incidents } = stores();
+    const [r] = await messages.insertBatch([message('Непонятное сообщение про что-то')], platformOf);
+    await messages.saveAnalyses([
+      {
+        id: r!.id,
+        analysis: analysis('education', 'zarinsk', ['непонятн'], { sectorScore: 0.21 }),
+        needsReview: true,
+      },
+    ]);
+    const [o] = await incidents.routeMessages([r!.id], await ctx());
+    const inc = (await incidents.get(o!.incidentId))!;
+    expect(inc.status).toBe('new');
+    expect(inc.agencyId).toBeNull();
+    const ev = (await incidents.events(inc.id)).find((e) => e.type === 'routed_to_sector_block');
+    expect(String(ev?.data.reason)).toMatch(/низкая уверенность классификации \(21 %\)/);
+  });
+
   it('refuses illegal status transitions and records legal ones with actor and time', async () => {
     const { incidents } = stores();
     const { items } = await incidents.list({ sector: ['roads'] }, { limit: 1, offset: 0 });

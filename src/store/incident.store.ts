@@ -326,10 +326,17 @@ export function createIncidentStore(database: Database): IncidentStore {
       resolution: policyRow.resolution,
     };
     const due = computeDeadlines(policy, msg.receivedAt, ctx.calendar);
-    const route = decideRoute(
-      ctx.ref.routingRules.map((r) => ({ ...r, sector: r.sector as SectorCode })),
-      { sector, municipality },
-    );
+    // A low-confidence sector is not guessed into an agency: a person in the sector block decides.
+    const route: ReturnType<typeof decideRoute> = msg.needsReview
+      ? {
+          kind: 'sector_block',
+          sector,
+          reason: `низкая уверенность классификации (${((msg.sectorScore ?? 0) * 100).toFixed(0)} %): нужна проверка человеком`,
+        }
+      : decideRoute(
+          ctx.ref.routingRules.map((r) => ({ ...r, sector: r.sector as SectorCode })),
+          { sector, municipality },
+        );
     const agencyId = route.kind === 'agency' ? route.agencyId : null;
     const [inc] = await tx
       .insert(s.incidents)
