@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createApp, type App, type Role } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
+import { openDatabase, type Database } from '../src/store/db.ts';
 import type { InboundMessage } from '../src/domain/types.ts';
 
 export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -144,14 +145,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `otklik ARGS` as a child process with only PATH, HOME and `env`; fails the test on a hang. */
-export function runCli(
-  args: string[],
+/** Runs `node NODE_ARGS` in the project root with only PATH, HOME and `env`; fails the test on a hang. */
+export function runNode(
+  nodeArgs: string[],
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/otklik.js', ...args], {
+    const child = spawn(process.execPath, nodeArgs, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -162,7 +163,7 @@ export function runCli(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const t = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`otklik ${args.join(' ')} did not exit in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new Error(`node ${nodeArgs.join(' ')} did not exit in ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => {
@@ -171,6 +172,34 @@ export function runCli(
     });
   });
 }
+
+/** `otklik ARGS` as a child process. */
+export const runCli = (args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) =>
+  runNode(['bin/otklik.js', ...args], env, timeoutMs);
+
+/** A TypeScript script of the project, as `npx tsx` would run it. */
+export const runTsx = (args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) =>
+  runNode(['--import', 'tsx', ...args], env, timeoutMs);
+
+/** Both engines the store runs on: a fresh database on the PostgreSQL server, and embedded PGlite. */
+export const STORE_ENGINES: [string, () => Promise<{ db: Database; cleanup: () => Promise<void> }>][] = [
+  [
+    'PostgreSQL',
+    async () => {
+      const t = await createTestDatabase();
+      const db = await openDatabase({ url: t.url });
+      return { db, cleanup: async () => (await db.close(), await t.drop()) };
+    },
+  ],
+  [
+    'PGlite',
+    async () => {
+      const dir = tempDir();
+      const db = await openDatabase({ dataDir: `${dir}/pglite` });
+      return { db, cleanup: () => db.close() };
+    },
+  ],
+];
 
 /** Whether a process with this pid exists. */
 export function alive(pid: number): boolean {

@@ -5,7 +5,6 @@
  * message and task; export-splits and prepare-training put it into the training rows only. The label
  * store itself runs on both engines (PostgreSQL and PGlite), including the all-or-nothing transaction.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -17,12 +16,12 @@ import { createMessageStore, type MessageStore } from '../src/store/message.stor
 import { seedReferenceData } from '../src/store/seed.ts';
 import {
   API_TOKEN,
-  createTestDatabase,
   INGEST_TOKEN,
   ingestBody,
   message,
-  ROOT,
   runCli,
+  runTsx,
+  STORE_ENGINES,
   startTestApp,
   tempDir,
   waitFor,
@@ -44,34 +43,6 @@ const readJsonl = (file: string): JsonlRow[] =>
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as JsonlRow);
-
-/** Runs a TypeScript script of the project as `npx tsx` would, with only `env` and PATH/HOME. */
-function runTsx(
-  args: string[],
-  env: Record<string, string | undefined>,
-  timeoutMs = 60_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tsx ${args.join(' ')} did not exit in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('staff corrections through the API, the CLI export and the training splits', () => {
   let t: TestApp;
@@ -351,25 +322,7 @@ function analysis(extra: Partial<Analysis> = {}): Analysis {
   };
 }
 
-const engines: [string, () => Promise<{ db: Database; cleanup: () => Promise<void> }>][] = [
-  [
-    'PostgreSQL',
-    async () => {
-      const t = await createTestDatabase();
-      const db = await openDatabase({ url: t.url });
-      return { db, cleanup: async () => (await db.close(), await t.drop()) };
-    },
-  ],
-  [
-    'PGlite',
-    async () => {
-      const db = await openDatabase({ dataDir: 'memory://' });
-      return { db, cleanup: () => db.close() };
-    },
-  ],
-];
-
-describe.each(engines)('label store on %s', (_name, open) => {
+describe.each(STORE_ENGINES)('label store on %s', (_name, open) => {
   let database: Database;
   let cleanup: () => Promise<void>;
   let messages: MessageStore;

@@ -11,7 +11,7 @@ import { createIncidentStore, type RouteContext } from '../src/store/incident.st
 import { createMessageStore } from '../src/store/message.store.ts';
 import { calendarFromReference, createReferenceStore } from '../src/store/reference.store.ts';
 import { seedReferenceData } from '../src/store/seed.ts';
-import { createTestDatabase, message, tempDir } from './helpers.ts';
+import { message, STORE_ENGINES, tempDir } from './helpers.ts';
 
 function analysis(
   sector: SectorCode,
@@ -34,26 +34,7 @@ function analysis(
   };
 }
 
-const engines: [string, () => Promise<{ db: Database; cleanup: () => Promise<void> }>][] = [
-  [
-    'PostgreSQL',
-    async () => {
-      const t = await createTestDatabase();
-      const db = await openDatabase({ url: t.url });
-      return { db, cleanup: async () => (await db.close(), await t.drop()) };
-    },
-  ],
-  [
-    'PGlite',
-    async () => {
-      const dir = tempDir();
-      const db = await openDatabase({ dataDir: `${dir}/pglite` });
-      return { db, cleanup: () => db.close() };
-    },
-  ],
-];
-
-describe.each(engines)('store on %s', (_name, open) => {
+describe.each(STORE_ENGINES)('store on %s', (_name, open) => {
   let database: Database;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
