@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createClassicModel } from './classic/classic-analyzer.ts';
-import { loadTasks, NINE_SECTORS, splitTask, type Example, type TaskName } from './dataset.ts';
+import { loadTasks, NINE_SECTORS, PROJECT_ROOT, splitTask, type Example, type TaskName } from './dataset.ts';
 import { HEAD_CLASSES, type HeadProbs, type ProbabilisticModel } from './heads.ts';
 import { evaluate, macroF1Over, type EvalReport } from './metrics.ts';
 import { SHIPPED_FILE, type ShippedChoice } from './analyzer.ts';
@@ -64,6 +64,27 @@ async function probsOf(model: ProbabilisticModel, task: TaskName, rows: Example[
   return out.map((p: HeadProbs) => p[task]);
 }
 
+/**
+ * The shipped classic model was trained on core + dev, so on dev it would flatter itself; its trainer
+ * writes the dev probabilities of the same model trained on core only, which is what the weights are fitted on.
+ */
+function classicDevProbs(task: TaskName, n: number): Float64Array[] | undefined {
+  const file = path.join(PROJECT_ROOT, 'data/nlp', `${task}.dev.classic.jsonl`);
+  if (!fs.existsSync(file)) {
+    console.warn(
+      `${file} is missing (run npm run train:classic): the weights are fitted on a classic model that saw dev`,
+    );
+    return undefined;
+  }
+  const rows = fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Float64Array.from(JSON.parse(l) as number[]));
+  if (rows.length !== n) throw new Error(`${file}: ${rows.length} rows, dev has ${n}`);
+  return rows;
+}
+
 async function main() {
   const t0 = performance.now();
   const classic = await createClassicModel();
@@ -83,7 +104,7 @@ async function main() {
     const task = data.task;
     const { dev, validation } = splitTask(data);
     const [cDev, tDev, cVal, tVal] = await Promise.all([
-      probsOf(classic, task, dev),
+      classicDevProbs(task, dev.length) ?? probsOf(classic, task, dev),
       probsOf(transformer, task, dev),
       probsOf(classic, task, validation),
       probsOf(transformer, task, validation),

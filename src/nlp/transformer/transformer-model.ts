@@ -9,6 +9,7 @@ import {
   AutoModel,
   AutoTokenizer,
   env,
+  Tensor,
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@xenova/transformers';
@@ -46,6 +47,8 @@ interface EncoderConfig {
   heads: Record<TaskName, string[]>;
   temperature: Record<TaskName, number>;
   max_length: number;
+  /** Long texts keep their beginning and their end, as in training. */
+  truncation?: { strategy: 'head+tail'; head_tokens: number; tail_tokens: number };
 }
 
 function softmaxRow(logits: Float32Array, offset: number, k: number, t: number): Float64Array {
@@ -82,23 +85,57 @@ export async function createTransformerModel(opts: TransformerModelOptions = {})
     throw new Error(`${name}/config.json lacks "heads" or "temperature"`);
   const maxLength = config.max_length ?? 128;
 
-  const tokenize = (texts: readonly string[]) =>
-    tokenizer([...texts], { padding: true, truncation: true, max_length: maxLength }) as Record<
-      string,
-      unknown
-    >;
+  const head = config.truncation?.head_tokens ?? maxLength - 2;
+  const tail = config.truncation?.tail_tokens ?? 0;
+  /** [CLS] … [SEP] ids of one text; longer than max_length → [CLS] + head + tail + [SEP] (as trained). */
+  const encode = (text: string): number[] => {
+    const ids = tokenizer.encode(text || ' ') as number[];
+    if (ids.length <= maxLength) return ids;
+    const body = ids.slice(1, -1);
+    return [ids[0]!, ...body.slice(0, head), ...body.slice(body.length - tail), ids[ids.length - 1]!];
+  };
+  /** A padded batch (to its longest text, not to max_length: much faster on short messages). */
+  const tensors = (rows: number[][]): Record<string, unknown> => {
+    const width = Math.max(...rows.map((r) => r.length));
+    const ids = new BigInt64Array(rows.length * width);
+    const mask = new BigInt64Array(rows.length * width);
+    rows.forEach((r, i) =>
+      r.forEach((id, j) => {
+        ids[i * width + j] = BigInt(id);
+        mask[i * width + j] = 1n;
+      }),
+    );
+    const dims = [rows.length, width];
+    return {
+      input_ids: new Tensor('int64', ids, dims),
+      attention_mask: new Tensor('int64', mask, dims),
+      token_type_ids: new Tensor('int64', new BigInt64Array(rows.length * width), dims),
+    };
+  };
+  const tokenize = (texts: readonly string[]) => tensors(texts.map(encode));
   const run = async (inputs: Record<string, unknown>) =>
     (await (model as unknown as (x: unknown) => Promise<unknown>)(inputs)) as Record<
       string,
       { data: Float32Array; dims: number[] }
     >;
 
-  async function forward(texts: readonly string[]) {
-    const results: Record<string, { data: Float32Array; dims: number[] }>[] = [];
-    for (let i = 0; i < texts.length; i += batchSize) {
-      results.push(await run(tokenize(texts.slice(i, i + batchSize).map((t) => t || ' '))));
+  /** Runs texts in batches of similar length (less padding), returns one output row per text, in order. */
+  async function forward(texts: readonly string[]): Promise<((name: string) => Float32Array)[]> {
+    const encoded = texts.map(encode);
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
+    const rows = new Array<(name: string) => Float32Array>(texts.length);
+    for (let i = 0; i < order.length; i += batchSize) {
+      const idx = order.slice(i, i + batchSize);
+      const out = await run(tensors(idx.map((k) => encoded[k]!)));
+      idx.forEach((k, r) => {
+        rows[k] = (name) => {
+          const t = out[name]!;
+          const width = t.dims[1]!;
+          return t.data.subarray(r * width, (r + 1) * width);
+        };
+      });
     }
-    return results;
+    return rows;
   }
 
   return {
@@ -108,33 +145,21 @@ export async function createTransformerModel(opts: TransformerModelOptions = {})
     run,
     tokenize,
     async predict(texts) {
-      const out: HeadProbs[] = [];
-      for (const r of await forward(texts)) {
-        const n = r.sector_logits!.dims[0]!;
-        for (let row = 0; row < n; row++) {
-          const probs = {} as HeadProbs;
-          for (const task of TASKS) {
-            const t = r[`${task}_logits`]!;
-            const k = t.dims[1]!;
-            probs[task] = reorder(
-              task,
-              config.heads[task],
-              softmaxRow(t.data, row * k, k, config.temperature[task]),
-            );
-          }
-          out.push(probs);
+      return (await forward(texts)).map((row) => {
+        const probs = {} as HeadProbs;
+        for (const task of TASKS) {
+          const logits = row(`${task}_logits`);
+          probs[task] = reorder(
+            task,
+            config.heads[task],
+            softmaxRow(logits, 0, logits.length, config.temperature[task]),
+          );
         }
-      }
-      return out;
+        return probs;
+      });
     },
     async embed(texts) {
-      const out: Float32Array[] = [];
-      for (const r of await forward(texts)) {
-        const e = r.embedding!;
-        const [n, d] = e.dims as [number, number];
-        for (let row = 0; row < n; row++) out.push(e.data.slice(row * d, (row + 1) * d));
-      }
-      return out;
+      return (await forward(texts)).map((row) => row('embedding').slice());
     },
   };
 }
