@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApp, type Role } from './app.ts';
-import { envTable, loadConfig } from './config.ts';
-import { ConfigError, isAppError } from './domain/errors.ts';
+import { envTable, loadConfigOrExit } from './config.ts';
+import { isAppError } from './domain/errors.ts';
 import { ImportFileError, importFile, parseMapping } from './connectors/file-import.ts';
 import { openDatabase } from './store/db.ts';
 import { countByTask, createLabelStore, labelsToJsonl, writeLabelsFile } from './store/label.store.ts';
@@ -42,16 +42,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(envTable());
     return 0;
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
 
   if (command === 'start' || command === 'worker') {
     const app = await createApp({

@@ -210,6 +210,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze(out) as Config;
 }
 
+/** For commands: the config, or the list of problems on stderr and exit code 2 (no stack trace). */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 /** Markdown table of the variables, for the README (`otklik env`). */
 export function envTable(): string {
   const rows = Object.entries(ENV_SPEC as Record<string, VarSpec<unknown>>).map(([name, s]) => {

@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.ts';
-import { ConfigError, isAppError } from '../domain/errors.ts';
+import { loadConfigOrExit } from '../config.ts';
+import { isAppError } from '../domain/errors.ts';
 import { openDatabase } from '../store/db.ts';
 import { countByTask, createLabelStore, writeLabelsFile } from '../store/label.store.ts';
 import { PROJECT_ROOT } from './dataset.ts';
@@ -28,16 +28,7 @@ const warn = (text: string) => console.error(`prepare-training: ${text}`);
 
 /** Writes the corrections to `labelsFile`; false (with a warning saying why) when they are skipped. */
 async function exportStaffLabels(): Promise<boolean> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const pgliteDir = `${config.dataDir}/pglite`;
   if (!config.DATABASE_URL && !fs.existsSync(pgliteDir)) {
     warn(`no database here (DATABASE_URL is unset and ${pgliteDir} does not exist): no staff corrections.`);
