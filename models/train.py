@@ -23,10 +23,17 @@ import sys
 import time
 import unicodedata
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    import onnx  # noqa: F401  (used by the export; fail early, before half an hour of training)
+except ImportError as err:
+    sys.exit(
+        f"models/train.py needs Debian's PyTorch and ONNX for /usr/bin/python3 ({err}).\n"
+        "Install them with: sudo apt-get install python3-torch python3-onnx libopenblas0-pthread"
+    )
 
 TASKS = ["sector", "sentiment", "toxicity"]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
