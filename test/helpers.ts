@@ -210,3 +210,51 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * A small labelled dataset in the layout of ../shared/data (same files and columns the loaders read),
+ * so tests of the training tools do not depend on where the shared data lives.
+ */
+export function writeMiniDataset(dir: string): string {
+  const csv = (file: string, header: string, rows: string[][]) => {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    const q = (v: string) => `"${v.replaceAll('"', '""')}"`;
+    fs.writeFileSync(
+      path.join(dir, file),
+      [header, ...rows.map((r) => r.map(q).join(','))].join('\n') + '\n',
+    );
+  };
+  const sectors = [
+    'ЖКХ',
+    'ТКО',
+    'Энергетика',
+    'Образование',
+    'Здравоохранение',
+    'Дороги',
+    'Транспорт',
+    'Социальная защита',
+    'Труд и занятость',
+    'Благоустройство',
+    'Другое',
+  ];
+  const rows = (prefix: string, n: number) =>
+    sectors.flatMap((s) => Array.from({ length: n }, (_, i) => [`${prefix} обращение ${i} про ${s}`, s]));
+  csv('topics/kursk_appeals.csv', 'text,sector', rows('курское', 4));
+  csv('topics/spb_appeals.csv', 'text,sector', rows('петербургское', 6));
+  csv('topics/kzgov_ru_synthetic.csv', 'text,sector', rows('синтетическое', 1));
+  const sentiment = ['negative', 'neutral', 'positive', 'speech', 'skip'].flatMap((l) =>
+    Array.from({ length: 5 }, (_, i) => [l, `пост ${i} с меткой ${l}`]),
+  );
+  csv('sentiment/rusentiment_preselected_posts.csv', 'label,text', sentiment);
+  csv(
+    'sentiment/rusentiment_random_posts.csv',
+    'label,text',
+    sentiment.map(([l, t]) => [l!, `${t} (random)`]),
+  );
+  csv(
+    'toxicity/toxic_comments_ru.csv',
+    'comment,toxic',
+    Array.from({ length: 12 }, (_, i) => [`комментарий ${i}`, i % 2 ? '1.0' : '0.0']),
+  );
+  return dir;
+}

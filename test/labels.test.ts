@@ -21,12 +21,16 @@ import {
   message,
   runCli,
   runTsx,
+  writeMiniDataset,
   STORE_ENGINES,
   startTestApp,
   tempDir,
   waitFor,
   type TestApp,
 } from './helpers.ts';
+
+/** The training tools read a small dataset of the shared layout, not ../shared/data. */
+const miniData = () => writeMiniDataset(tempDir('otklik-mini-data-'));
 
 const ingestAuth = { authorization: `Bearer ${INGEST_TOKEN}` };
 const apiAuth = { authorization: `Bearer ${API_TOKEN}` };
@@ -263,7 +267,10 @@ describe('staff corrections through the API, the CLI export and the training spl
 
   it('export-splits --labels puts the correction into train and core with source "staff", never dev/validation', async () => {
     const out = path.join(work, 'splits');
-    const r = await runTsx(['src/nlp/export-splits.ts', '--labels', exported, '--out', out], {});
+    const r = await runTsx(
+      ['src/nlp/export-splits.ts', '--data', miniData(), '--labels', exported, '--out', out],
+      {},
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/sector: train \d+ \(staff 1\)/);
@@ -279,7 +286,7 @@ describe('staff corrections through the API, the CLI export and the training spl
 
   it('prepare-training exports the corrections from DATABASE_URL and writes the splits with them', async () => {
     const out = path.join(work, 'prepared');
-    const r = await runTsx(['src/nlp/prepare-training.ts', '--out', out], cliEnv());
+    const r = await runTsx(['src/nlp/prepare-training.ts', '--data', miniData(), '--out', out], cliEnv());
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('staff corrections: 2 (sector: 1, sentiment: 1)');
     expect(readJsonl(path.join(out, 'staff-labels.jsonl'))).toContainEqual({
@@ -297,7 +304,9 @@ describe('staff corrections through the API, the CLI export and the training spl
     // This (alive) test process plays the running server that owns the embedded database.
     fs.writeFileSync(path.join(dataDir, 'pglite.lock'), String(process.pid));
     const out = path.join(work, 'prepared-locked');
-    const r = await runTsx(['src/nlp/prepare-training.ts', '--out', out], { DATA_DIR: dataDir });
+    const r = await runTsx(['src/nlp/prepare-training.ts', '--data', miniData(), '--out', out], {
+      DATA_DIR: dataDir,
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('staff corrections are SKIPPED');
     expect(r.stderr).toContain(`is in use by process ${process.pid}`);
@@ -430,7 +439,9 @@ describe('the export on embedded PGlite (DATA_DIR, no DATABASE_URL)', () => {
 
   it('prepare-training includes the corrections of the embedded database when no server holds it', async () => {
     const out = path.join(dataDir, 'nlp');
-    const r = await runTsx(['src/nlp/prepare-training.ts', '--out', out], { DATA_DIR: dataDir });
+    const r = await runTsx(['src/nlp/prepare-training.ts', '--data', miniData(), '--out', out], {
+      DATA_DIR: dataDir,
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('SKIPPED');
     const staff = readJsonl(path.join(out, 'sector.core.jsonl')).filter((x) => x.source === 'staff');
