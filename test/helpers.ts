@@ -11,7 +11,7 @@ import pg from 'pg';
 import { createApp, type App, type Role } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/store/db.ts';
-import type { InboundMessage } from '../src/domain/types.ts';
+import { SECTORS, type InboundMessage } from '../src/domain/types.ts';
 
 export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -224,19 +224,7 @@ export function writeMiniDataset(dir: string): string {
       [header, ...rows.map((r) => r.map(q).join(','))].join('\n') + '\n',
     );
   };
-  const sectors = [
-    'ЖКХ',
-    'ТКО',
-    'Энергетика',
-    'Образование',
-    'Здравоохранение',
-    'Дороги',
-    'Транспорт',
-    'Социальная защита',
-    'Труд и занятость',
-    'Благоустройство',
-    'Другое',
-  ];
+  const sectors = SECTORS.map((x) => x.name);
   const rows = (prefix: string, n: number) =>
     sectors.flatMap((s) => Array.from({ length: n }, (_, i) => [`${prefix} обращение ${i} про ${s}`, s]));
   csv('topics/kursk_appeals.csv', 'text,sector', rows('курское', 4));

@@ -1,5 +1,5 @@
 /** What the API shows of stored rows (no raw payloads; Russian labels beside codes). */
-import { INCIDENT_STATUS_LABELS, type IncidentStatus } from '../domain/incident-status.ts';
+import { INCIDENT_STATUS_LABELS, isOpenStatus, type IncidentStatus } from '../domain/incident-status.ts';
 import type { IncidentEventRow, IncidentRow } from '../store/incident.store.ts';
 import type { LabelTask } from '../store/label.store.ts';
 import type { MessageRow } from '../store/message.store.ts';
@@ -57,7 +57,7 @@ export function eventView(e: IncidentEventRow) {
 }
 
 export function incidentView(i: IncidentRow, ref: ReferenceSnapshot, now: Date, events?: IncidentEventRow[]) {
-  const open = !['resolved', 'closed', 'rejected', 'spam'].includes(i.status);
+  const open = isOpenStatus(i.status as IncidentStatus);
   return {
     id: i.id,
     number: incidentNumber(i.id),

@@ -5,6 +5,7 @@
  */
 import type { Analysis, SectorCode, Sentiment, TextAnalyzer } from '../domain/types.ts';
 import { extractAddress } from './address.ts';
+import { argmax } from './classic/linear-model.ts';
 import { SECTOR_CODES_ORDER, SENTIMENT_CLASSES, TOXICITY_CLASSES, type TaskName } from './dataset.ts';
 import { findMunicipality } from './gazetteer.ts';
 import { contentStems } from './text.ts';
@@ -36,16 +37,10 @@ export function reorder(task: TaskName, from: readonly string[], probs: ArrayLik
   return out;
 }
 
-function argmax(p: Float64Array): number {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
-  return best;
-}
-
 /** Probabilities → the `Analysis` of one text (the place and terms come from the rule-based extractors). */
 export function toAnalysis(text: string, p: HeadProbs, model: string): Analysis {
-  const s = argmax(p.sector);
-  const m = argmax(p.sentiment);
+  const s = argmax(p.sector).index;
+  const m = argmax(p.sentiment).index;
   const toxicScore = p.toxicity[HEAD_CLASSES.toxicity.indexOf('toxic')]!;
   return {
     sector: HEAD_CLASSES.sector[s] as SectorCode,

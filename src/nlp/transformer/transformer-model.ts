@@ -13,6 +13,7 @@ import {
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@xenova/transformers';
+import { softmax } from '../classic/linear-model.ts';
 import { reorder, TASKS, type HeadProbs, type ProbabilisticModel } from '../heads.ts';
 import type { TaskName } from '../dataset.ts';
 
@@ -49,16 +50,6 @@ interface EncoderConfig {
   max_length: number;
   /** Long texts keep their beginning and their end, as in training. */
   truncation?: { strategy: 'head+tail'; head_tokens: number; tail_tokens: number };
-}
-
-function softmaxRow(logits: Float32Array, offset: number, k: number, t: number): Float64Array {
-  const out = new Float64Array(k);
-  let max = -Infinity;
-  for (let i = 0; i < k; i++) max = Math.max(max, logits[offset + i]! / t);
-  let sum = 0;
-  for (let i = 0; i < k; i++) sum += out[i] = Math.exp(logits[offset + i]! / t - max);
-  for (let i = 0; i < k; i++) out[i]! /= sum;
-  return out;
 }
 
 let cached: Promise<TransformerModel> | undefined;
@@ -152,7 +143,7 @@ export async function createTransformerModel(opts: TransformerModelOptions = {})
           probs[task] = reorder(
             task,
             config.heads[task],
-            softmaxRow(logits, 0, logits.length, config.temperature[task]),
+            softmax(Float64Array.from(logits), config.temperature[task]),
           );
         }
         return probs;
