@@ -11,7 +11,15 @@ import { createLogger } from './logger.ts';
 import { resolveTokens, type Tokens } from './secrets.ts';
 import { buildApi } from './api/server.ts';
 import type { HealthReport } from './api/health.routes.ts';
+import { createConnectorAlerts, type ConnectorAlerts } from './connectors/alerts.ts';
+import { createBots, createSenders, hasBots, type Bots } from './connectors/bots.ts';
 import { createDemoConnector, type Connector } from './connectors/demo.connector.ts';
+import { createSendLimiter } from './connectors/rate-limit.ts';
+import { computeDeadlines } from './domain/sla.ts';
+import { deliverReply, notifyCitizensOfStatus } from './responders/outbound.ts';
+import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
+import { createOutboundStore, type OutboundStore } from './store/outbound.store.ts';
+import { sendProcessor } from './workers/send.worker.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { createIncidentStore, type IncidentStore, type RouteContext } from './store/incident.store.ts';
 import { createLabelStore } from './store/label.store.ts';
@@ -56,8 +64,13 @@ export interface App {
   messages: MessageStore;
   incidents: IncidentStore;
   outbox: OutboxStore;
+  outbound: OutboundStore;
+  citizens: CitizenStore;
+  alerts: ConnectorAlerts;
   reference: ReferenceStore;
   ingestor: Ingestor;
+  /** Telegram bots and VK communities listening in this process (connectors role with tokens set). */
+  bots?: Bots;
   api?: FastifyInstance;
   workers?: WorkerRuntime;
   sweeper?: Sweeper;
@@ -70,7 +83,7 @@ export interface App {
 
 function defaultRoles(config: Config): Role[] {
   const roles = [...config.ROLES] as Role[];
-  const noBots = !config.TELEGRAM_BOT_TOKEN && !config.VK_GROUP_TOKEN;
+  const noBots = !hasBots(config);
   if (
     !roles.includes('demo') &&
     roles.includes('connectors') &&
@@ -118,7 +131,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const incidents = createIncidentStore(database);
     const outbox = createOutboxStore(database);
     const reference = createReferenceStore(database);
-    const tokens = resolveTokens(config.dataDir, { ingest: config.INGEST_TOKEN, api: config.API_TOKEN });
+    const outbound = createOutboundStore(database);
+    const citizens = createCitizenStore(database);
+    const tokens = resolveTokens(config.dataDir, {
+      ingest: config.INGEST_TOKEN,
+      api: config.API_TOKEN,
+      telegramWebhook: config.TELEGRAM_WEBHOOK_SECRET,
+    });
+    const redisClient = redis.connect({ lazyConnect: false });
+    redisClient.on('error', () => {
+      /* reconnects by itself; /health reports Redis */
+    });
+    closers.push(async () => void redisClient.disconnect());
+    const alerts = createConnectorAlerts(redisClient, config.QUEUE_PREFIX);
+    const limiter = createSendLimiter(redisClient, config.QUEUE_PREFIX);
+    const senders = createSenders(config);
     const ingestor = createIngestor({
       messages,
       reference,
@@ -157,6 +184,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       messages,
       incidents,
       outbox,
+      outbound,
+      citizens,
+      alerts,
       reference,
       ingestor,
       connectors: [],
@@ -182,6 +212,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           route: config.ROUTE_CONCURRENCY,
           notify: 4,
           draft: 4,
+          send: config.SEND_CONCURRENCY,
         },
         processors: {
           analyze: analyzeProcessor({ messages, analyzer, queues, reviewThreshold: config.REVIEW_THRESHOLD }),
@@ -189,11 +220,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
           notify: notifyProcessor({ incidents, outbox, reference: refGetter, publicUrl: config.PUBLIC_URL }),
           draft: draftProcessor({ incidents, outbox, reference: refGetter }),
           'sla-watch': slaWatchProcessor({ incidents, outbox, reference: refGetter }),
+          send: sendProcessor({
+            outbound,
+            sender: (source) => senders.get(source),
+            limiter,
+            alerts,
+            log: log.child({ module: 'send' }),
+          }),
         },
         onFinalFailure: async (queue, data, err) => {
           if (queue === 'analyze' || queue === 'route') {
             const ids = (data as { messageIds?: number[] }).messageIds ?? [];
             await messages.markFailed(ids, `${queue}: ${err.message}`.slice(0, 500));
+          }
+          if (queue === 'send') {
+            const id = Number((data as { outboundId?: number }).outboundId);
+            if (Number.isSafeInteger(id))
+              await outbound.markFailed(id, `gave up after retries: ${err.message}`);
           }
         },
       });
@@ -201,6 +244,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       app.sweeper = startSweeper({
         messages,
         incidents,
+        outbound,
         queues,
         log: log.child({ module: 'sweeper' }),
         metrics,
@@ -210,6 +254,38 @@ export async function createApp(opts: AppOptions): Promise<App> {
       });
       closers.push(async () => app.sweeper!.stop());
       await app.sweeper.sweep().catch((err: unknown) => log.warn({ err }, 'first sweep failed'));
+    }
+
+    const deadlines = async (at: Date) => {
+      const ctx = await routeContext();
+      const p = ctx.ref.slaPolicies.get('messenger');
+      if (!p) throw new Error('no SLA policy for the messenger channel');
+      return computeDeadlines(
+        { channelKind: 'messenger', firstResponse: p.firstResponse, resolution: p.resolution },
+        at,
+        ctx.calendar,
+      );
+    };
+
+    if (roles.includes('connectors') && hasBots(config)) {
+      const bots = createBots({
+        config,
+        citizens,
+        reference,
+        outbound,
+        queues,
+        ingest: (m) => ingestor.ingest(m),
+        deadlines,
+        senders,
+        limiter,
+        alerts,
+        webhookSecret: tokens.telegramWebhook,
+        log: log.child({ module: 'connectors' }),
+      });
+      app.bots = bots;
+      app.connectors.push(...bots.all);
+      closers.push(() => bots.stop());
+      await bots.start();
     }
 
     if (roles.includes('demo')) {
@@ -237,6 +313,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
           metrics,
           health: () => health(app),
           collectMetrics: () => collectMetrics(app),
+          webhooks: () =>
+            app.bots && {
+              telegram: (botId) => app.bots!.telegram.find((b) => b.botId === botId),
+              vk: (groupId) => app.bots!.vk.find((g) => g.groupId === groupId),
+            },
+          citizens: {
+            statusChanged: (id, to, key, reason) =>
+              notifyCitizensOfStatus({ outbound, queues, citizens, incidents }, id, to, key, reason),
+            reply: (id, text, actor, key) =>
+              deliverReply({ outbound, queues, citizens, incidents }, id, text, actor, key),
+            outbound: (id) => outbound.byIncident(id),
+          },
         },
       });
       app.api = api;
@@ -291,6 +379,15 @@ async function health(app: App): Promise<HealthReport> {
       }).catch((err: Error) => ({ ok: false, error: err.message }))
     : { ok: false, error: 'redis is unreachable' };
   const list = app.connectors.map((c) => c.status());
+  // Alerts raised by any process (a send worker meeting «authorization failed», a poller refused).
+  const alerts = await timed(() => app.alerts.list()).catch(() => ({}));
+  for (const [source, a] of Object.entries(alerts)) {
+    const c = list.find((x) => x.name === source);
+    if (c) {
+      c.ok = false;
+      c.detail = `${c.detail ? `${c.detail}; ` : ''}alert: ${a.message} (since ${a.at})`;
+    } else list.push({ name: source, ok: false, detail: `alert: ${a.message} (since ${a.at})` });
+  }
   const connectors = { ok: list.every((c) => c.ok), list };
   const ok = database.ok && redis.ok && queues.ok && connectors.ok;
   return { status: ok ? 'ok' : 'degraded', components: { database, redis, queues, connectors } };

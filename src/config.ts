@@ -179,8 +179,85 @@ export const ENV_SPEC = {
     parse: url('http:', 'https:'),
     doc: 'Base URL of the web workspace, used in links on cards',
   },
-  TELEGRAM_BOT_TOKEN: { parse: str, doc: 'Citizen Telegram bot token (connectors issue)', secret: true },
-  VK_GROUP_TOKEN: { parse: str, doc: 'VK community token (connectors issue)', secret: true },
+  TELEGRAM_BOT_TOKEN: {
+    parse: (raw: string) => {
+      const tokens = list(raw);
+      for (const t of tokens)
+        if (!/^\d+:[\w-]{20,}$/.test(t))
+          throw new Error('must be bot tokens like 123456789:AA… (comma-separated for several bots)');
+      return tokens;
+    },
+    doc: "Telegram bot tokens, comma-separated for several bots (e.g. the governor's and the ЦУР's); unset → no Telegram",
+    secret: true,
+  },
+  TELEGRAM_API_ROOT: {
+    default: 'https://api.telegram.org',
+    parse: url('http:', 'https:'),
+    doc: 'Bot API server (a local Bot API server or a test emulator)',
+  },
+  TELEGRAM_WEBHOOK_URL: {
+    parse: url('https:', 'http:'),
+    doc: 'Public base URL for webhooks (…/webhooks/telegram/<bot id> is appended); unset → long polling',
+  },
+  TELEGRAM_WEBHOOK_SECRET: {
+    parse: (raw: string) => {
+      if (!/^[A-Za-z0-9_-]{16,256}$/.test(raw))
+        throw new Error('must be 16–256 characters of A-Z a-z 0-9 _ -');
+      return raw;
+    },
+    doc: 'Secret behind X-Telegram-Bot-Api-Secret-Token; unset → generated once into DATA_DIR/secrets.json',
+    secret: true,
+  },
+  TELEGRAM_POLL_TIMEOUT_S: { default: 25, parse: int(0, 50), doc: 'Long-polling timeout of getUpdates' },
+  TELEGRAM_RATE_PER_CHAT_MS: {
+    default: 1000,
+    parse: int(0, 60_000),
+    doc: 'Least time between two messages to one Telegram chat',
+  },
+  TELEGRAM_RATE_PER_SECOND: {
+    default: 30,
+    parse: int(1, 1000),
+    doc: 'Most messages per second per Telegram bot',
+  },
+  VK_GROUP_TOKEN: {
+    parse: list,
+    doc: 'VK community tokens, comma-separated, in the order of VK_GROUP_ID; unset → no VK',
+    secret: true,
+  },
+  VK_GROUP_ID: {
+    parse: (raw: string) =>
+      list(raw).map((v) => {
+        if (!/^\d+$/.test(v)) throw new Error(`must be community ids (numbers), got "${v}"`);
+        return Number(v);
+      }),
+    doc: 'VK community ids, comma-separated, one per token in VK_GROUP_TOKEN',
+  },
+  VK_API_BASE_URL: {
+    default: 'https://api.vk.com/method',
+    parse: url('http:', 'https:'),
+    doc: 'VK API base URL (a proxy or a test emulator)',
+  },
+  VK_CALLBACK_SECRET: {
+    parse: str,
+    doc: 'Secret key of the Callback API, checked on every event (required with VK_CONFIRMATION)',
+    secret: true,
+  },
+  VK_CONFIRMATION: {
+    parse: list,
+    doc: 'Callback API confirmation string(s), one per community; set → Callback API, unset → Bots Long Poll',
+  },
+  VK_API_LIMIT: { default: 20, parse: int(1, 100), doc: 'VK API requests per second per community' },
+  VK_FLOOD_WAIT_MS: {
+    default: 5000,
+    parse: int(100, 600_000),
+    doc: 'Pause before retrying after VK «flood control» (error 9), which names no retry time',
+  },
+  VK_POLL_WAIT_S: { default: 25, parse: int(1, 90), doc: 'Bots Long Poll wait' },
+  SEND_CONCURRENCY: {
+    default: 8,
+    parse: int(1, 256),
+    doc: 'Parallel send jobs (messages to citizens) per worker process',
+  },
 } satisfies Record<string, VarSpec<unknown>>;
 
 type Spec = typeof ENV_SPEC;
@@ -205,9 +282,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`${name} ${(err as Error).message}`);
     }
   }
+  if (!problems.length) problems.push(...crossChecks(out));
   if (problems.length) throw new ConfigError(problems);
   out.dataDir = path.resolve(out.DATA_DIR as string);
   return Object.freeze(out) as Config;
+}
+
+/** Rules that involve several variables. */
+function crossChecks(c: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const tokens = (c.VK_GROUP_TOKEN as string[] | undefined) ?? [];
+  const ids = (c.VK_GROUP_ID as number[] | undefined) ?? [];
+  const confirmations = (c.VK_CONFIRMATION as string[] | undefined) ?? [];
+  if (tokens.length !== ids.length)
+    problems.push(
+      `VK_GROUP_ID must list one community id per token in VK_GROUP_TOKEN (${tokens.length} tokens, ${ids.length} ids)`,
+    );
+  if (confirmations.length && confirmations.length !== 1 && confirmations.length !== ids.length)
+    problems.push('VK_CONFIRMATION must be one string, or one per community in VK_GROUP_ID');
+  if (confirmations.length && !c.VK_CALLBACK_SECRET)
+    problems.push(
+      'VK_CALLBACK_SECRET must be set with VK_CONFIRMATION: every Callback API event is checked against it',
+    );
+  const bots = (c.TELEGRAM_BOT_TOKEN as string[] | undefined) ?? [];
+  const botIds = bots.map((t) => t.split(':')[0]);
+  if (new Set(botIds).size !== botIds.length) problems.push('TELEGRAM_BOT_TOKEN lists the same bot twice');
+  return problems;
 }
 
 /** For commands: the config, or the list of problems on stderr and exit code 2 (no stack trace). */

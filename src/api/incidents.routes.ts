@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { IllegalTransitionError, NotFoundError } from '../domain/errors.ts';
+import { IllegalTransitionError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { INCIDENT_STATUSES } from '../domain/incident-status.ts';
 import { requireBearer } from './auth.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
@@ -97,7 +97,60 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!cur) throw new NotFoundError('incident', String(req.params.id));
         throw new IllegalTransitionError(cur.status, req.body.to, r.reason);
       }
+      // The citizens who wrote through a bot hear about it (the status_changed event is the key).
+      await app.services.citizens
+        .statusChanged(r.incident.id, req.body.to, String(r.incident.updatedAt.getTime()), req.body.reason)
+        .catch((err: unknown) => req.log.error({ err }, 'could not queue the status messages to citizens'));
       return incidentView(r.incident, await app.services.reference.get(), new Date());
     },
   );
+
+  /**
+   * An official reply to every citizen who wrote about the incident through a bot or a watched thread
+   * (each where they wrote). `key` makes a retried request a no-op. The SMM approval of drafts arrives with
+   * the workflow issue; this is the delivery it will use.
+   */
+  app.post(
+    '/incidents/:id/replies',
+    {
+      schema: {
+        params: IdParamsSchema,
+        body: Type.Object(
+          {
+            text: Type.String({ minLength: 1, maxLength: 4000 }),
+            key: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$' }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const inc = await app.services.incidents.get(req.params.id);
+      if (!inc) throw new NotFoundError('incident', String(req.params.id));
+      const text = req.body.text.trim();
+      if (!text) throw new ValidationError('text', 'must not be blank');
+      const r = await app.services.citizens.reply(inc.id, text, 'api-token', req.body.key);
+      return reply.code(202).send(r);
+    },
+  );
+
+  app.get('/incidents/:id/outbound', { schema: { params: IdParamsSchema } }, async (req) => {
+    const inc = await app.services.incidents.get(req.params.id);
+    if (!inc) throw new NotFoundError('incident', String(req.params.id));
+    const rows = await app.services.citizens.outbound(inc.id);
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        purpose: r.purpose,
+        source: r.sourceId,
+        status: r.status,
+        text: r.text,
+        attempts: r.attempts,
+        lastError: r.lastError,
+        externalId: r.externalId,
+        createdAt: r.createdAt.toISOString(),
+        sentAt: r.sentAt?.toISOString() ?? null,
+      })),
+    };
+  });
 };

@@ -7,7 +7,9 @@ import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { isAppError } from '../domain/errors.ts';
+import type { IncidentStatus } from '../domain/incident-status.ts';
 import type { IncidentStore } from '../store/incident.store.ts';
+import type { OutboundRow } from '../store/outbound.store.ts';
 import type { LabelStore } from '../store/label.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { OutboxStore } from '../store/outbox.store.ts';
@@ -17,6 +19,7 @@ import type { Metrics } from '../workers/metrics.ts';
 import { healthRoutes, type HealthReport } from './health.routes.ts';
 import { incidentsRoutes } from './incidents.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
+import { webhooksRoutes, type WebhookTargets } from './webhooks.routes.ts';
 
 export interface ApiServices {
   tokens: { ingest: string; api: string };
@@ -30,6 +33,24 @@ export interface ApiServices {
   health: () => Promise<HealthReport>;
   /** Refreshes gauges that come from the database/queues before /metrics renders. */
   collectMetrics: () => Promise<void>;
+  /** Bots and communities of this process that take webhooks (none when the connectors role runs elsewhere). */
+  webhooks: () => WebhookTargets | undefined;
+  /** Messages to citizens about an incident: status changes and official replies. */
+  citizens: {
+    statusChanged(
+      incidentId: number,
+      to: IncidentStatus,
+      changeKey: string,
+      reason?: string,
+    ): Promise<number>;
+    reply(
+      incidentId: number,
+      text: string,
+      actor: string,
+      key: string,
+    ): Promise<{ queued: number; recipients: number }>;
+    outbound(incidentId: number): Promise<OutboundRow[]>;
+  };
 }
 
 declare module 'fastify' {
@@ -100,5 +121,6 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(healthRoutes);
   await app.register(messagesRoutes, { prefix: '/api/v1' });
   await app.register(incidentsRoutes, { prefix: '/api/v1' });
+  await app.register(webhooksRoutes, { targets: opts.services.webhooks });
   return app as unknown as FastifyInstance;
 }

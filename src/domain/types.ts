@@ -87,8 +87,33 @@ export interface InboundMessage {
   /** The message this one replies to or comments on (thread link). */
   parentExternalId?: string;
   attachments?: Attachment[];
+  /** Where a reply goes on the platform (Telegram chat id, VK peer id); absent for API and import messages. */
+  chatId?: string;
+  /** Municipality code the citizen chose in a bot dialog; it wins over the one found in the text. */
+  municipality?: string;
   /** The platform payload as received, kept for audit. */
   raw?: unknown;
+}
+
+/** A button under an outbound message: a label and the data that comes back when it is pressed. */
+export interface Button {
+  text: string;
+  data: string;
+}
+
+/**
+ * One message to a citizen or a public thread, in the one shape every connector sends. The connector
+ * decides from `replyToExternalId` whether it is a reply in a chat or a comment under a post.
+ */
+export interface OutboundMessage {
+  /** Source id the message goes out through (the bot or community that received the citizen's message). */
+  source: string;
+  chatId: string;
+  text: string;
+  buttons?: Button[][];
+  replyToExternalId?: string;
+  /** Same key → sent once, however often the job runs (VK gets it as random_id / guid). */
+  idempotencyKey: string;
 }
 
 /** Pipeline states of a stored message. */

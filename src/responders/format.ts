@@ -32,3 +32,26 @@ export const sentimentName = (s: string | null | undefined) => (s ? (SENTIMENT_R
 
 /** Appeal number as citizens and staff see it. */
 export const incidentNumber = (id: number) => `№ ${String(id).padStart(6, '0')}`;
+
+/** Number of a citizen's appeal (a stored message) as the bots quote it. */
+export const appealNumber = (messageId: number) => `№ ${String(messageId).padStart(6, '0')}`;
+
+const CITIZEN_STATUS: Record<string, string> = {
+  new: 'зарегистрировано',
+  assigned: 'передано исполнителю',
+  in_progress: 'в работе',
+  answered: 'дан ответ',
+  resolved: 'решено',
+  closed: 'закрыто',
+  rejected: 'отклонено',
+  spam: 'отклонено',
+  reopened: 'возобновлено',
+};
+
+/** The state of an appeal in a citizen's words: the incident's status once it has one. */
+export function citizenStatus(messageState: string, incidentStatus: string | null): string {
+  if (incidentStatus) return CITIZEN_STATUS[incidentStatus] ?? incidentStatus;
+  return messageState === 'failed'
+    ? 'зарегистрировано, обрабатывается'
+    : 'зарегистрировано, передаётся исполнителю';
+}

@@ -78,9 +78,10 @@ export function createMessageStore(database: Database): MessageStore {
         if (!unique.has(key(m.source, m.externalId))) unique.set(key(m.source, m.externalId), m);
       const ml = [...unique.values()];
       const inserted = await database.query<{ id: number; source_id: string; external_id: string }>(
-        `insert into messages (source_id, external_id, author_id, text, posted_at, url, parent_external_id, attachments, raw)
+        `insert into messages (source_id, external_id, author_id, text, posted_at, url, parent_external_id, attachments, raw,
+                               chat_id, declared_municipality)
          select * from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[],
-                              $7::text[], $8::jsonb[], $9::jsonb[])
+                              $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[])
          on conflict (source_id, external_id) do nothing
          returning id, source_id, external_id`,
         [
@@ -93,6 +94,8 @@ export function createMessageStore(database: Database): MessageStore {
           ml.map((m) => m.parentExternalId ?? null),
           ml.map((m) => JSON.stringify(m.attachments ?? [])),
           ml.map((m) => (m.raw === undefined ? null : JSON.stringify(m.raw))),
+          ml.map((m) => m.chatId ?? null),
+          ml.map((m) => m.municipality ?? null),
         ],
       );
       const ids = new Map(inserted.map((r) => [key(r.source_id, r.external_id), Number(r.id)]));
@@ -145,7 +148,7 @@ export function createMessageStore(database: Database): MessageStore {
         update messages m set
           sector = v.sector, sector_score = v.sector_score, sentiment = v.sentiment,
           sentiment_score = v.sentiment_score, toxic = v.toxic, toxic_score = v.toxic_score,
-          municipality = v.municipality, address = v.address, terms = v.terms, model = v.model,
+          municipality = coalesce(m.declared_municipality, v.municipality), address = v.address, terms = v.terms, model = v.model,
           needs_review = v.needs_review, analyzed_at = now(), state = 'analyzed', state_changed_at = now()
         from (values ${values}) as v(id, sector, sector_score, sentiment, sentiment_score, toxic, toxic_score,
                                      municipality, address, terms, model, needs_review)

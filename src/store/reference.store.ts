@@ -38,7 +38,8 @@ export interface ReferenceStore {
 export function createReferenceStore(database: Database, ttlMs = 30_000): ReferenceStore {
   const { db } = database;
   let cached: ReferenceSnapshot | undefined;
-  let loading: Promise<ReferenceSnapshot> | undefined;
+  let loading: Promise<{ snap: ReferenceSnapshot; started: number }> | undefined;
+  let version = 0;
 
   async function load(): Promise<ReferenceSnapshot> {
     const [sources, agencies, blocks, munis, rules, sla, days, years] = await Promise.all([
@@ -67,11 +68,20 @@ export function createReferenceStore(database: Database, ttlMs = 30_000): Refere
   return {
     async get() {
       if (cached && Date.now() - cached.loadedAt < ttlMs) return cached;
-      loading ??= load().finally(() => (loading = undefined));
-      cached = await loading;
-      return cached;
+      // A load that started before a change (invalidate) must not cache what it read: load again.
+      for (;;) {
+        if (!loading) {
+          const started = version;
+          loading = load()
+            .then((snap) => ({ snap, started }))
+            .finally(() => (loading = undefined));
+        }
+        const { snap, started } = await loading;
+        if (started === version) return (cached = snap);
+      }
     },
     invalidate() {
+      version++;
       cached = undefined;
     },
     async upsertSource(row) {
@@ -82,6 +92,7 @@ export function createReferenceStore(database: Database, ttlMs = 30_000): Refere
           target: s.sources.id,
           set: { platform: row.platform, channelKind: row.channelKind, name: row.name },
         });
+      version++;
       cached = undefined;
     },
   };

@@ -133,6 +133,10 @@ export const messages = pgTable(
     receivedAt: ts('received_at').notNull().defaultNow(),
     url: text('url'),
     parentExternalId: text('parent_external_id'),
+    /** Where a reply goes on the platform: a Telegram chat id, a VK peer id (null for API/import messages). */
+    chatId: text('chat_id'),
+    /** Municipality the citizen chose in the bot dialog; it wins over the one found in the text. */
+    declaredMunicipality: text('declared_municipality'),
     attachments: jsonb('attachments').$type<unknown[]>().notNull().default([]),
     raw: jsonb('raw').$type<unknown>(),
     /** Pipeline state: received → analyzed → routed; failed when a job gave up. */
@@ -318,4 +322,56 @@ export const labels = pgTable(
     index('labels_message_task_idx').on(t.messageId, t.task, t.id),
     check('labels_task_ck', sql`${t.task} in ('sector', 'sentiment')`),
   ],
+);
+
+/**
+ * Messages to citizens and public threads (confirmations, dialog prompts, status changes, official replies):
+ * the durable outbox of the `send` queue. One row per idempotency key, so a retried job or a redelivered
+ * update never sends twice; `external_id` is the platform's id of the sent message.
+ */
+export const outboundMessages = pgTable(
+  'outbound_messages',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id),
+    chatId: text('chat_id').notNull(),
+    /** Platform id of the message or comment this one answers (a reply in the thread). */
+    replyToExternalId: text('reply_to_external_id'),
+    text: text('text').notNull(),
+    buttons: jsonb('buttons').$type<{ text: string; data: string }[][]>(),
+    purpose: text('purpose').notNull(), // prompt | confirmation | status | reply | outreach
+    incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id),
+    messageId: bigint('message_id', { mode: 'number' }).references(() => messages.id),
+    status: text('status').notNull().default('pending'), // pending | sent | failed
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    externalId: text('external_id'),
+    createdAt: createdAt(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [
+    uniqueIndex('outbound_key_uq').on(t.idempotencyKey),
+    index('outbound_pending_idx')
+      .on(t.createdAt)
+      .where(sql`status = 'pending'`),
+    index('outbound_incident_idx').on(t.incidentId),
+  ],
+);
+
+/** State of a citizen's conversation with a bot (consent given, appeal waiting for a municipality, …). */
+export const botDialogs = pgTable(
+  'bot_dialogs',
+  {
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id),
+    chatId: text('chat_id').notNull(),
+    state: text('state').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.chatId] })],
 );

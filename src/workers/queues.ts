@@ -1,11 +1,11 @@
 /**
  * Queue names, job payloads and job-id rules in one place (STYLE.md, habit 5).
- * analyze → route → notify / draft, plus the repeatable sla-watch.
+ * analyze → route → notify / draft, plus the repeatable sla-watch, and send (messages to citizens).
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisHandle } from './redis.ts';
 
-export const QUEUE_NAMES = ['analyze', 'route', 'notify', 'draft', 'sla-watch'] as const;
+export const QUEUE_NAMES = ['analyze', 'route', 'notify', 'draft', 'sla-watch', 'send'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobData {
@@ -14,6 +14,8 @@ export interface JobData {
   notify: { incidentId: number; kind: 'created' };
   draft: { incidentId: number; kind: 'acknowledgement' };
   'sla-watch': Record<string, never>;
+  /** One row of outbound_messages. */
+  send: { outboundId: number };
 }
 
 /** Retries with exponential backoff; finished jobs kept for a while so they stay visible. */
@@ -37,6 +39,8 @@ export function jobId<Q extends QueueName>(queue: Q, data: JobData[Q], salt = ''
       const d = data as JobData['notify'];
       return `${queue}-${d.incidentId}-${d.kind}${salt ? `-${salt}` : ''}`;
     }
+    case 'send':
+      return `send-${(data as JobData['send']).outboundId}${salt ? `-${salt}` : ''}`;
     default:
       return undefined;
   }

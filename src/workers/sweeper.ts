@@ -6,12 +6,15 @@
 import type { Logger } from 'pino';
 import type { IncidentStore } from '../store/incident.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { OutboundStore } from '../store/outbound.store.ts';
 import type { Metrics } from './metrics.ts';
 import type { Queues } from './queues.ts';
 
 export interface SweeperOptions {
   messages: MessageStore;
   incidents: IncidentStore;
+  /** Messages to citizens whose send job was lost. */
+  outbound?: OutboundStore;
   queues: Queues;
   log: Logger;
   metrics: Metrics;
@@ -59,6 +62,11 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
     }
     for (const id of await opts.incidents.pendingSideEffects('draftedAt', before, 1000)) {
       await opts.queues.add('draft', { incidentId: id, kind: 'acknowledgement' }, { salt });
+      incidents++;
+    }
+    // No salt here: a send job that still exists (e.g. delayed by a 429) must not get a twin.
+    for (const id of (await opts.outbound?.pendingBefore(before, 1000)) ?? []) {
+      await opts.queues.add('send', { outboundId: id });
       incidents++;
     }
     await opts.queues

@@ -1,0 +1,54 @@
+/**
+ * What the rest of the platform sees of a messaging platform: a sender of `OutboundMessage`s with its
+ * limits, and the errors it may raise, classified so the send queue knows whether to wait, retry or stop.
+ */
+import type { OutboundMessage } from '../domain/types.ts';
+
+export type SendErrorKind =
+  /** The platform asked us to slow down (Telegram 429, VK 6/9): wait `retryAfterMs`, try again, no attempt used. */
+  | 'rate_limited'
+  /** A server or network fault (5xx, VK 10): retry with backoff. */
+  | 'temporary'
+  /** The token is not accepted (Telegram 401, VK 5): alert in /health, keep the message, retry later. */
+  | 'auth'
+  /** The platform refused this message for good (bot blocked, chat gone, bad request): mark it failed. */
+  | 'rejected';
+
+export class SendError extends Error {
+  readonly kind: SendErrorKind;
+  readonly retryAfterMs?: number;
+  readonly code?: number;
+  constructor(
+    kind: SendErrorKind,
+    message: string,
+    opts: { retryAfterMs?: number; code?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = 'SendError';
+    this.kind = kind;
+    this.retryAfterMs = opts.retryAfterMs;
+    this.code = opts.code;
+  }
+}
+
+export interface SendLimits {
+  /** Least time between two messages to one chat. */
+  perChatMs: number;
+  /** Least time between two messages of the whole bot / community. */
+  globalMs: number;
+}
+
+/** One bot or community, as seen by the send queue. */
+export interface PlatformSender {
+  /** The messenger source id of the bot (`telegram:<bot id>`, `vk:<group id>`); its `:public`/`:wall` twin shares it. */
+  readonly source: string;
+  readonly limits: SendLimits;
+  /** Sends one message; throws SendError. Returns the platform's id of what was sent. */
+  send(msg: OutboundMessage): Promise<{ externalId: string }>;
+}
+
+/** `telegram:123:public` → `telegram:123`: the bot or community that owns a source. */
+export function ownerSource(sourceId: string): string {
+  const parts = sourceId.split(':');
+  return parts.slice(0, 2).join(':');
+}

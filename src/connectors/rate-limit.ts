@@ -1,0 +1,59 @@
+/**
+ * A send-slot limiter shared by every process through Redis: each call reserves the next free moment at
+ * which a message to `chat` may go out (at least `perChatMs` after the last one to that chat and `globalMs`
+ * after the last one of the bot) and returns how long to wait for it. A 429 pushes the chat's next slot
+ * back by the time the platform asked for. Time is Redis's own clock, so processes never disagree.
+ */
+import type { Redis } from 'ioredis';
+import type { SendLimits } from './platform.ts';
+
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local g = tonumber(redis.call('GET', KEYS[2]) or '0')
+local at = math.max(now, c, g)
+local perChat = tonumber(ARGV[1])
+local global = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], at + perChat, 'PX', at + perChat - now + 60000)
+redis.call('SET', KEYS[2], at + global, 'PX', at + global - now + 60000)
+return at - now
+`;
+
+const PUSH_BACK = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(c, now + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], at, 'PX', at - now + 60000)
+return at - now
+`;
+
+export interface SendLimiter {
+  /** Reserves a slot; resolves with the milliseconds to wait before sending. */
+  reserve(source: string, chat: string, limits: SendLimits): Promise<number>;
+  /** The platform said «retry after»: no message to this chat before then (and the bot waits too when `global`). */
+  pushBack(source: string, chat: string, ms: number, global?: boolean): Promise<void>;
+}
+
+export function createSendLimiter(redis: Redis, prefix: string): SendLimiter {
+  const chatKey = (source: string, chat: string) => `${prefix}:rl:${source}:chat:${chat}`;
+  const globalKey = (source: string) => `${prefix}:rl:${source}:all`;
+  return {
+    async reserve(source, chat, limits) {
+      const wait = await redis.eval(
+        RESERVE,
+        2,
+        chatKey(source, chat),
+        globalKey(source),
+        String(limits.perChatMs),
+        String(limits.globalMs),
+      );
+      return Math.max(0, Number(wait));
+    },
+    async pushBack(source, chat, ms, global = false) {
+      await redis.eval(PUSH_BACK, 1, chatKey(source, chat), String(Math.ceil(ms)));
+      if (global) await redis.eval(PUSH_BACK, 1, globalKey(source), String(Math.ceil(ms)));
+    },
+  };
+}

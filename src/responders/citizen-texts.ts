@@ -1,0 +1,96 @@
+/**
+ * What the official bots say to citizens: polite, plain Russian, one place to edit. Commands are written
+ * the way both platforms accept them (VK users may type them too).
+ */
+import type { Button } from '../domain/types.ts';
+
+export const BTN_AGREE = 'Даю согласие';
+export const BTN_DISAGREE = 'Не даю согласия';
+export const BTN_SEARCH = 'Другой — найти по названию';
+export const BTN_SKIP = 'Не знаю / пропустить';
+export const BTN_DONE = 'Готово';
+export const BTN_WITHDRAW = 'Отозвать согласие';
+
+export const CONSENT_BUTTONS: Button[][] = [
+  [{ text: BTN_AGREE, data: 'consent:yes' }],
+  [{ text: BTN_DISAGREE, data: 'consent:no' }],
+];
+
+const CONSENT_TEXT =
+  'Чтобы принять обращение, нам нужно ваше согласие на обработку персональных данных (имя в мессенджере, ' +
+  'текст обращения, приложенные фото и геопозиция) в соответствии с Федеральным законом от 27.07.2006 ' +
+  '№ 152-ФЗ «О персональных данных». Данные используются только для рассмотрения ваших обращений и ответа ' +
+  'на них. Согласие можно отозвать в любой момент командой /stop.';
+
+export const GREETING =
+  'Здравствуйте! Это официальный бот Центра управления регионом. Здесь можно сообщить о проблеме — ' +
+  'в ЖКХ, с вывозом мусора, на дорогах, в транспорте, в школах и больницах, — и мы передадим обращение ' +
+  'ответственному ведомству и проследим, чтобы вам ответили в срок.\n\n' +
+  CONSENT_TEXT;
+
+export const CONSENT_FIRST = `Здравствуйте! ${CONSENT_TEXT}`;
+
+export const CONSENT_THANKS =
+  'Спасибо, согласие получено. Опишите, пожалуйста, проблему одним сообщением: что случилось и где ' +
+  '(населённый пункт, улица, дом). Можно приложить фото или отправить геопозицию.';
+
+export const CONSENT_REFUSED =
+  'Понимаем. Без согласия на обработку персональных данных бот не может принять обращение, и мы ничего ' +
+  'не сохранили. Вы можете обратиться через платформу обратной связи «Госуслуги. Решаем вместе». ' +
+  'Если передумаете, отправьте /start.';
+
+export const CONSENT_WITHDRAWN =
+  'Согласие на обработку персональных данных отозвано, подписки отключены. Новые обращения через бот ' +
+  'мы сможем принять, только если вы снова дадите согласие (/start).';
+
+export const WELCOME_BACK =
+  'Здравствуйте! Опишите проблему одним сообщением: что случилось и где (населённый пункт, улица, дом). ' +
+  'Можно приложить фото или геопозицию. Ваши обращения: /status.';
+
+export const HELP =
+  'Чтобы подать обращение, опишите проблему одним сообщением — что случилось и где.\n' +
+  '/status — ваши обращения и их состояние\n' +
+  '/subscribe — подписка на новости и опросы\n' +
+  '/stop — отписаться от новостей\n' +
+  '/start — начать сначала';
+
+export const ASK_MUNICIPALITY =
+  'Уточните, пожалуйста, в каком городе или районе края это случилось: выберите из списка или напишите название.';
+export const ASK_MUNICIPALITY_SUB = 'Выберите ваш город или район:';
+export const ASK_SEARCH = 'Напишите название города или района, например: Бийск или Тальменский район.';
+export const CHOOSE_FOUND = 'Выберите, пожалуйста, из найденного:';
+export const notFound = (q: string) =>
+  `Не нашли «${q}» среди городов и районов края. Попробуйте написать иначе или нажмите «${BTN_SKIP}».`;
+
+export const needWords = (kind: 'photo' | 'location') =>
+  `${kind === 'photo' ? 'Фото получено' : 'Геопозиция получена'}. Опишите, пожалуйста, проблему словами: ` +
+  'что случилось и где, — и мы зарегистрируем обращение.';
+
+export const confirmation = (
+  number: string,
+  municipality: string | undefined,
+  firstDue: string,
+  resolutionDue: string,
+) =>
+  `Ваше обращение ${number}${municipality ? ` (${municipality})` : ''} зарегистрировано и будет передано ` +
+  `ответственному ведомству. Первый ответ — до ${firstDue}, срок рассмотрения — до ${resolutionDue} ` +
+  '(время барнаульское). Состояние ваших обращений: /status.';
+
+export const STATUS_HEADER = 'Ваши обращения:';
+export const NO_APPEALS =
+  'У вас пока нет обращений. Опишите проблему одним сообщением, и мы её зарегистрируем.';
+
+export const SUBSCRIBE_MENU =
+  'Выберите темы новостей и опросов, которые хотите получать (нажмите, чтобы отметить), и свой район, затем «Готово».';
+export const subscribed = (topics: string, municipality: string) =>
+  `Готово! Вы подписаны на новости и опросы. Темы: ${topics}. Район: ${municipality}. Отписаться — /stop.`;
+export const UNSUBSCRIBED =
+  'Вы отписаны от новостей и опросов. Ответы по вашим обращениям будут приходить, как и раньше. ' +
+  'Если хотите также отозвать согласие на обработку персональных данных, нажмите кнопку ниже.';
+
+export const STALE_BUTTON = 'Эта кнопка уже неактуальна. Опишите проблему сообщением или отправьте /help.';
+
+// Messages about an incident, to every citizen who wrote about it through a bot.
+export const statusChanged = (number: string, status: string, detail?: string) =>
+  `По вашему обращению ${number}: ${status}.${detail ? ` ${detail}` : ''}`;
+export const officialReply = (number: string, text: string) => `Ответ по обращению ${number}:\n\n${text}`;

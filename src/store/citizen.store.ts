@@ -1,0 +1,178 @@
+/**
+ * What the bots know about citizens: consent (152-ФЗ), subscriptions, the state of each conversation, and the
+ * read side of «/status». Nothing is written for a person before they consent (see the citizen dialog).
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from './db.ts';
+import * as s from './schema.ts';
+
+export type AuthorRow = typeof s.authors.$inferSelect;
+export type DialogRow = typeof s.botDialogs.$inferSelect;
+
+export interface AppealRow {
+  id: number;
+  postedAt: Date;
+  state: string;
+  incidentId: number | null;
+  incidentStatus: string | null;
+  agency: string | null;
+  firstResponseDue: Date | null;
+  resolutionDue: Date | null;
+}
+
+/** A citizen who wrote about an incident, and where to answer them. */
+export interface Recipient {
+  messageId: number;
+  sourceId: string;
+  channelKind: string;
+  chatId: string;
+  externalId: string;
+  authorId: number | null;
+}
+
+export interface CitizenStore {
+  author(platform: string, externalId: string): Promise<AuthorRow | undefined>;
+  /** Records consent (creating the author); the moment is kept for the audit. */
+  giveConsent(platform: string, externalId: string, name: string | null): Promise<AuthorRow>;
+  /** Withdraws consent and every subscription; the dialog state is deleted. */
+  withdrawConsent(platform: string, externalId: string): Promise<void>;
+  setSubscription(
+    platform: string,
+    externalId: string,
+    sub: { subscribed: boolean; topics: string[]; municipality: string | null },
+  ): Promise<void>;
+  dialog(sourceId: string, chatId: string): Promise<DialogRow | undefined>;
+  setDialog(sourceId: string, chatId: string, state: string, data?: Record<string, unknown>): Promise<void>;
+  clearDialog(sourceId: string, chatId: string): Promise<void>;
+  /** The citizen's latest appeals through bots of `platform`, newest first. */
+  appeals(platform: string, authorExternalId: string, limit: number): Promise<AppealRow[]>;
+  /** Municipality codes by number of messages in the last 90 days, then by population. */
+  topMunicipalities(limit: number): Promise<string[]>;
+  /** Messages of an incident that came through a bot or community and can be answered there. */
+  recipients(incidentId: number): Promise<Recipient[]>;
+}
+
+export function createCitizenStore(database: Database): CitizenStore {
+  const { db } = database;
+  const a = s.authors;
+  const d = s.botDialogs;
+  let topCache: { at: number; codes: string[] } | undefined;
+
+  return {
+    async author(platform, externalId) {
+      const [row] = await db
+        .select()
+        .from(a)
+        .where(and(eq(a.platform, platform), eq(a.externalId, externalId)));
+      return row;
+    },
+    async giveConsent(platform, externalId, name) {
+      const now = new Date();
+      const [row] = await db
+        .insert(a)
+        .values({ platform, externalId, name, consentPersonalData: true, consentAt: now })
+        .onConflictDoUpdate({
+          target: [a.platform, a.externalId],
+          set: { consentPersonalData: true, consentAt: now, ...(name ? { name } : {}) },
+        })
+        .returning();
+      return row!;
+    },
+    async withdrawConsent(platform, externalId) {
+      await db
+        .update(a)
+        .set({ consentPersonalData: false, consentAt: null, subscribed: false, subscriptionTopics: [] })
+        .where(and(eq(a.platform, platform), eq(a.externalId, externalId)));
+    },
+    async setSubscription(platform, externalId, sub) {
+      await db
+        .update(a)
+        .set({ subscribed: sub.subscribed, subscriptionTopics: sub.topics, municipality: sub.municipality })
+        .where(and(eq(a.platform, platform), eq(a.externalId, externalId)));
+    },
+    async dialog(sourceId, chatId) {
+      const [row] = await db
+        .select()
+        .from(d)
+        .where(and(eq(d.sourceId, sourceId), eq(d.chatId, chatId)));
+      return row;
+    },
+    async setDialog(sourceId, chatId, state, data = {}) {
+      await db
+        .insert(d)
+        .values({ sourceId, chatId, state, data, updatedAt: new Date() })
+        .onConflictDoUpdate({ target: [d.sourceId, d.chatId], set: { state, data, updatedAt: new Date() } });
+    },
+    async clearDialog(sourceId, chatId) {
+      await db.delete(d).where(and(eq(d.sourceId, sourceId), eq(d.chatId, chatId)));
+    },
+    async appeals(platform, authorExternalId, limit) {
+      const rows = await database.rows<{
+        id: number;
+        posted_at: string | Date;
+        state: string;
+        incident_id: number | null;
+        status: string | null;
+        agency: string | null;
+        first_response_due: string | Date | null;
+        resolution_due: string | Date | null;
+      }>(sql`
+        select m.id, m.posted_at, m.state, i.id as incident_id, i.status, ag.short_name as agency,
+               i.first_response_due, i.resolution_due
+        from messages m
+        join authors au on au.id = m.author_id
+        join sources so on so.id = m.source_id
+        left join incidents i on i.id = m.incident_id
+        left join agencies ag on ag.id = i.agency_id
+        where au.platform = ${platform} and au.external_id = ${authorExternalId} and so.channel_kind = 'messenger'
+        order by m.id desc
+        limit ${limit}`);
+      const date = (v: string | Date | null) => (v === null ? null : new Date(v));
+      return rows.map((r) => ({
+        id: Number(r.id),
+        postedAt: new Date(r.posted_at),
+        state: r.state,
+        incidentId: r.incident_id === null ? null : Number(r.incident_id),
+        incidentStatus: r.status,
+        agency: r.agency,
+        firstResponseDue: date(r.first_response_due),
+        resolutionDue: date(r.resolution_due),
+      }));
+    },
+    async topMunicipalities(limit) {
+      if (topCache && Date.now() - topCache.at < 10 * 60_000) return topCache.codes.slice(0, limit);
+      const rows = await database.rows<{ code: string }>(sql`
+        select mu.code
+        from municipalities mu
+        left join (select municipality, count(*) as n from messages
+                   where municipality is not null and received_at > now() - interval '90 days'
+                   group by municipality) c on c.municipality = mu.code
+        order by coalesce(c.n, 0) desc, mu.population desc, mu.code
+        limit 20`);
+      topCache = { at: Date.now(), codes: rows.map((r) => r.code) };
+      return topCache.codes.slice(0, limit);
+    },
+    async recipients(incidentId) {
+      const rows = await database.rows<{
+        id: number;
+        source_id: string;
+        channel_kind: string;
+        chat_id: string;
+        external_id: string;
+        author_id: number | null;
+      }>(sql`
+        select m.id, m.source_id, so.channel_kind, m.chat_id, m.external_id, m.author_id
+        from messages m join sources so on so.id = m.source_id
+        where m.incident_id = ${incidentId} and m.chat_id is not null and so.platform in ('telegram', 'vk')
+        order by m.id`);
+      return rows.map((r) => ({
+        messageId: Number(r.id),
+        sourceId: r.source_id,
+        channelKind: r.channel_kind,
+        chatId: r.chat_id,
+        externalId: r.external_id,
+        authorId: r.author_id === null ? null : Number(r.author_id),
+      }));
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * send: one outbox row → one platform message. Limits are kept before sending (a shared slot limiter:
+ * Telegram's 1 message/s per chat and 30/s per bot, VK's requests/s); a «slow down» answer (Telegram 429,
+ * VK 6/9) moves the job back by the time asked without using an attempt, so a flood storm delays replies
+ * but never drops or duplicates them. A row already sent is never sent again.
+ */
+import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import type { ConnectorAlerts } from '../connectors/alerts.ts';
+import { ownerSource, SendError, type PlatformSender } from '../connectors/platform.ts';
+import type { SendLimiter } from '../connectors/rate-limit.ts';
+import type { OutboundStore } from '../store/outbound.store.ts';
+import type { JobData } from './queues.ts';
+
+export interface SendDeps {
+  outbound: OutboundStore;
+  /** The sender of a bot or community by its messenger source id. */
+  sender: (source: string) => PlatformSender | undefined;
+  limiter: SendLimiter;
+  alerts: ConnectorAlerts;
+  log: Logger;
+  /** Waits up to this long inside the job; longer waits move the job to delayed. @defaultValue 2000 */
+  maxInlineWaitMs?: number;
+  /** How long to wait after «authorization failed» before trying again. @defaultValue 60000 */
+  authRetryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(ms)), token);
+  throw new DelayedError();
+}
+
+export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
+  const maxInline = deps.maxInlineWaitMs ?? 2000;
+  return async (job, token) => {
+    const id = Number(job.data.outboundId);
+    if (!Number.isSafeInteger(id) || id <= 0)
+      throw new UnrecoverableError(`bad outboundId ${job.data.outboundId}`);
+    const row = await deps.outbound.get(id);
+    if (!row) return { result: 'no_row' };
+    if (row.status !== 'pending') return { result: `already_${row.status}` };
+    const sender = deps.sender(ownerSource(row.sourceId));
+    if (!sender) {
+      await deps.outbound.markFailed(id, `no connector is configured for source ${row.sourceId}`);
+      return { result: 'no_connector' };
+    }
+    const wait = await deps.limiter.reserve(sender.source, row.chatId, sender.limits);
+    if (wait > maxInline) await later(job, token, wait);
+    if (wait > 0) await sleep(wait);
+    try {
+      const { externalId } = await sender.send({
+        source: row.sourceId,
+        chatId: row.chatId,
+        text: row.text,
+        buttons: row.buttons ?? undefined,
+        replyToExternalId: row.replyToExternalId ?? undefined,
+        idempotencyKey: row.idempotencyKey,
+      });
+      await deps.outbound.markSent(id, externalId);
+      await deps.alerts.clear(sender.source).catch(() => undefined);
+      return { result: 'sent', externalId };
+    } catch (err) {
+      if (!(err instanceof SendError)) throw err;
+      await deps.outbound.attempt(id, `${err.kind}: ${err.message}`);
+      switch (err.kind) {
+        case 'rate_limited': {
+          const ms = err.retryAfterMs ?? 1000;
+          await deps.limiter.pushBack(sender.source, row.chatId, ms);
+          deps.log.warn(
+            { source: sender.source, retryAfterMs: ms, outboundId: id },
+            'platform asked to slow down',
+          );
+          return later(job, token, ms);
+        }
+        case 'auth':
+          await deps.alerts.raise(sender.source, err.message);
+          deps.log.error(
+            { source: sender.source, err },
+            'platform refused the token; message kept, will retry',
+          );
+          return later(job, token, deps.authRetryMs ?? 60_000);
+        case 'rejected':
+          await deps.outbound.markFailed(id, err.message);
+          return { result: 'rejected', reason: err.message };
+        default:
+          throw err; // temporary: BullMQ retries with backoff
+      }
+    }
+  };
+}
