@@ -287,7 +287,6 @@ describe('VK community through the Bots Long Poll', () => {
     say(u, 'Даю согласие', { payload: payload('consent:yes') });
     await nextReply(u, t0);
     vk.failNext('messages.send', 1, { code: 5 });
-    t0 = mark();
     say(u, 'В Барнауле на улице Попова не работает светофор');
     const row = await waitFor(
       async () =>

@@ -362,6 +362,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     const timeout = opts.pollTimeoutS ?? 25;
     while (running) {
       try {
+        const asked = Date.now();
         const updates = (await bot.telegram.callApi(
           'getUpdates',
           { offset, timeout, limit: 100, allowed_updates: [...ALLOWED_UPDATES] },
@@ -372,6 +373,10 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
           await handleUpdate(u);
           offset = u.update_id + 1;
         }
+        // A server that ignores the long-poll timeout (some emulators, misconfigured proxies) would make this
+        // a busy loop: an empty answer that came at once is followed by a short pause.
+        if (!updates.length && timeout > 0 && Date.now() - asked < 100)
+          await new Promise((r) => setTimeout(r, 250));
         if (lastError) await opts.alerts.clear(source).catch(() => undefined);
         lastError = undefined;
         backoff = 1000;
