@@ -108,6 +108,10 @@ describe('Telegram bots over long polling', () => {
     await next(BOT_A, user.id, m, /Фото получено/);
 
     m = mark();
+    tg.pushUpdate(BOT_A, tg.updates.privateLocation(user, 52.5186, 85.2072));
+    await next(BOT_A, user.id, m, /Геопозиция получена/);
+
+    m = mark();
     tg.pushUpdate(
       BOT_A,
       tg.updates.privateText(user, 'Во дворе огромная яма, машины не могут проехать к подъезду'),
@@ -140,7 +144,7 @@ describe('Telegram bots over long polling', () => {
     });
     expect(msg.municipality).toBe('biysk');
     expect(msg.source_id).toBe('telegram:700100200');
-    expect(msg.attachments.map((a) => a.type)).toEqual(['photo']); // the photo sent before the words
+    expect(msg.attachments.map((a) => a.type)).toEqual(['photo', 'location']); // sent before the words
 
     m = mark();
     tg.pushUpdate(BOT_A, tg.updates.privateText(user, '/status'));

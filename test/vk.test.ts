@@ -281,9 +281,23 @@ describe('VK community through the Bots Long Poll', () => {
     expect(row).toEqual({ status: 'sent', attempts: 3 });
   });
 
-  it('a refused token raises a connector alert in /health and keeps the message', async () => {
+  it('an internal VK error (10) is retried with backoff and the reply arrives once', async () => {
     const u = ++user;
     let t0 = mark();
+    say(u, 'Даю согласие', { payload: payload('consent:yes') });
+    await nextReply(u, t0);
+    vk.failNext('messages.send', 1, { code: 10 });
+    t0 = mark();
+    say(u, 'В Барнауле на проспекте Ленина не работает светофор у цирка');
+    await nextReply(u, t0, /зарегистрировано/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(vk.sent().filter((s) => s.peer_id === u && /зарегистрировано/.test(s.message))).toHaveLength(1);
+    expect(vk.calls().some((c) => c.method === 'messages.send' && c.errorCode === 10)).toBe(true);
+  });
+
+  it('a refused token raises a connector alert in /health and keeps the message', async () => {
+    const u = ++user;
+    const t0 = mark();
     say(u, 'Даю согласие', { payload: payload('consent:yes') });
     await nextReply(u, t0);
     vk.failNext('messages.send', 1, { code: 5 });
