@@ -176,7 +176,30 @@ describe('Telegram bots over long polling', () => {
   it('/subscribe toggles topics in place and saves them; /stop unsubscribes and offers to withdraw consent', async () => {
     const user = { id: ++nextUser, first_name: 'Олег' };
     await consent(BOT_A, user);
+    // A sticker is not an appeal: a polite word, nothing stored.
     let m = mark();
+    tg.pushUpdate(BOT_A, {
+      message: {
+        message_id: 77001,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: user.id, type: 'private', first_name: user.first_name },
+        from: { id: user.id, is_bot: false, first_name: user.first_name },
+        sticker: {
+          file_id: 'CAACAgIAAxk',
+          file_unique_id: 'AgAD',
+          type: 'regular',
+          width: 512,
+          height: 512,
+          is_animated: false,
+          is_video: false,
+        },
+      },
+    });
+    expect((await next(BOT_A, user.id, m, /текстом/)).text).toMatch(/не может/);
+    expect(
+      await rowsOf(t, `select 1 from messages where external_id = $1`, [`${user.id}:77001`]),
+    ).toHaveLength(0);
+    m = mark();
     tg.pushUpdate(BOT_A, tg.updates.privateText(user, '/subscribe'));
     const menu = await next(BOT_A, user.id, m, /темы новостей/);
     tg.pushUpdate(

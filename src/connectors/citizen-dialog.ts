@@ -363,6 +363,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       // An appeal, or a part of one.
       const text = input.text.trim().slice(0, MAX_TEXT);
       const attachments = [...(data.draft ?? []), ...input.attachments];
+      if (!text && !input.attachments.length) return [prompt(T.ONLY_TEXT)]; // a sticker, a voice message…
       if (!text) {
         await citizens.setDialog(input.source, input.chatId, 'ready', { draft: attachments });
         const kind = input.attachments.some((a) => a.type === 'location') ? 'location' : 'photo';
