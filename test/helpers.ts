@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -245,4 +246,16 @@ export function writeMiniDataset(dir: string): string {
     Array.from({ length: 12 }, (_, i) => [`комментарий ${i}`, i % 2 ? '1.0' : '0.0']),
   );
   return dir;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server whose URL must be known before it starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -5,10 +5,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive, tempDir, waitFor } from './helpers.ts';
+import { alive, freePort, tempDir, waitFor } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -23,17 +22,6 @@ interface Running {
 const children: ChildProcess[] = [];
 const redisPids = new Set<number>();
 let dataDir: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function start(): Promise<Running> {
   const port = await freePort();

@@ -2,7 +2,6 @@
  * One full citizen conversation against `telegram-test-api`, a Telegram Bot API emulator written outside
  * this project, so the bot is checked against a server whose behaviour we did not choose.
  */
-import net from 'node:net';
 import testApi from 'telegram-test-api';
 import type { TelegramServer } from 'telegram-test-api/lib/telegramServer.js';
 
@@ -10,20 +9,9 @@ import type { TelegramServer } from 'telegram-test-api/lib/telegramServer.js';
 const Server = ((testApi as unknown as { default?: typeof TelegramServer }).default ??
   testApi) as unknown as typeof TelegramServer;
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { freePort, startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 const TOKEN = '700100400:AAtest-third-party-emulator-0123';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface BotMessage {
   message: {

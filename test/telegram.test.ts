@@ -3,10 +3,9 @@
  * and BullMQ workers: the citizen conversation over long polling with two bots at once, subscriptions,
  * public monitoring with threads, status changes, a 429 storm, and the webhook mode with its secret.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegramEmulator, type SentRecord, type TelegramEmulator } from './emulators/telegram.ts';
-import { API_TOKEN, startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { API_TOKEN, freePort, startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 const BOT_A = '700100200:AAtest-cur-bot-token-0123456789';
 const BOT_B = '700100300:AAtest-governor-bot-token-01234';
@@ -16,17 +15,6 @@ const buttonsOf = (r: SentRecord) => ((r.reply_markup as Keyboard | undefined)?.
 
 async function rowsOf<T>(t: TestApp, sql: string, params: unknown[] = []): Promise<T[]> {
   return t.app.database.query<T>(sql, params);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe('Telegram bots over long polling', () => {

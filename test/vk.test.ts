@@ -11,6 +11,20 @@ const GROUP = 777001;
 const TOKEN = 'vk1.a.test-community-token-0001';
 const payload = (d: string) => JSON.stringify({ d });
 
+/** The app with the VK connector pointed at the emulator. */
+const vkApp = (vk: VkEmulator, env: Record<string, string>) =>
+  startTestApp({
+    roles: ['api', 'workers', 'connectors'],
+    listen: true,
+    env: {
+      VK_GROUP_TOKEN: TOKEN,
+      VK_GROUP_ID: String(GROUP),
+      VK_API_BASE_URL: vk.apiBaseUrl,
+      VK_API_LIMIT: '50',
+      ...env,
+    },
+  });
+
 async function rowsOf<T>(t: TestApp, sql: string, params: unknown[] = []): Promise<T[]> {
   return t.app.database.query<T>(sql, params);
 }
@@ -23,17 +37,9 @@ describe('VK community through the Bots Long Poll', () => {
   beforeAll(async () => {
     vk = await startVkEmulator();
     vk.addGroup(GROUP, TOKEN);
-    t = await startTestApp({
-      roles: ['api', 'workers', 'connectors'],
-      listen: true,
-      env: {
-        VK_GROUP_TOKEN: TOKEN,
-        VK_GROUP_ID: String(GROUP),
-        VK_API_BASE_URL: vk.apiBaseUrl,
-        VK_API_LIMIT: '50',
-        VK_POLL_WAIT_S: '1',
-        VK_FLOOD_WAIT_MS: '300',
-      },
+    t = await vkApp(vk, {
+      VK_POLL_WAIT_S: '1',
+      VK_FLOOD_WAIT_MS: '300',
     });
   });
   afterAll(async () => {
@@ -334,17 +340,9 @@ describe('VK Callback API', () => {
   beforeAll(async () => {
     vk = await startVkEmulator();
     vk.addGroup(GROUP, TOKEN);
-    t = await startTestApp({
-      roles: ['api', 'workers', 'connectors'],
-      listen: true,
-      env: {
-        VK_GROUP_TOKEN: TOKEN,
-        VK_GROUP_ID: String(GROUP),
-        VK_API_BASE_URL: vk.apiBaseUrl,
-        VK_API_LIMIT: '50',
-        VK_CONFIRMATION: 'a1b2c3d4',
-        VK_CALLBACK_SECRET: SECRET,
-      },
+    t = await vkApp(vk, {
+      VK_CONFIRMATION: 'a1b2c3d4',
+      VK_CALLBACK_SECRET: SECRET,
     });
   });
   afterAll(async () => {

@@ -11,11 +11,9 @@
 import { createHash } from 'node:crypto';
 import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Update, Message } from 'telegraf/types';
-import type { Logger } from 'pino';
-import type { Attachment, Button, InboundMessage, OutboundMessage } from '../domain/types.ts';
-import type { ConnectorAlerts } from './alerts.ts';
-import type { CitizenDialog, DialogCommand, DialogInput, DialogReply } from './citizen-dialog.ts';
-import type { Connector, ConnectorStatus } from './connector.ts';
+import type { Attachment, Button, OutboundMessage } from '../domain/types.ts';
+import type { DialogCommand, DialogInput } from './citizen-dialog.ts';
+import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorStatus } from './connector.ts';
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
 
 export const TELEGRAM_DEFAULT_LIMITS: SendLimits = { perChatMs: 1000, globalMs: Math.ceil(1000 / 30) };
@@ -93,7 +91,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
   };
 }
 
-export interface TelegramConnectorOptions {
+export interface TelegramConnectorOptions extends BotConnectorDeps {
   token: string;
   apiRoot: string;
   /** Public base URL; the webhook is `${webhookBaseUrl}/webhooks/telegram/<bot id>`. Absent → long polling. */
@@ -102,16 +100,6 @@ export interface TelegramConnectorOptions {
   webhookSecret: string;
   /** Long-poll timeout in seconds. @defaultValue 25 */
   pollTimeoutS?: number;
-  dialog: CitizenDialog;
-  ingest: (msg: InboundMessage) => Promise<{ id: number; created: boolean }>;
-  /** Stores a durable reply in the outbox (sent by the send queue). */
-  deliver: (reply: DialogReply, input: DialogInput, index: number) => Promise<void>;
-  /** Sends at once, through the shared limiter, storing nothing (replies before consent, edits). */
-  sendDirect: (msg: OutboundMessage) => Promise<void>;
-  /** Registers the bot's two sources (messenger and public). */
-  registerSources: (bot: { source: string; username?: string }) => Promise<void>;
-  alerts: ConnectorAlerts;
-  log: Logger;
 }
 
 export interface TelegramConnector extends Connector {
@@ -188,38 +176,18 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     throw err;
   });
 
-  async function runDialog(
-    ctx: Context,
-    input: DialogInput,
-    editTarget?: { chatId: string; messageId: number },
-  ) {
-    const replies = await opts.dialog.handle(input);
-    for (const [i, r] of replies.entries()) {
-      if (r.edit && editTarget) {
-        const edited = await ctx.telegram
-          .editMessageReplyMarkup(
-            editTarget.chatId,
-            editTarget.messageId,
-            undefined,
-            inlineKeyboard(r.buttons),
-          )
-          .then(() => true)
-          .catch((err: unknown) => {
-            log.debug({ err }, 'could not edit the buttons; sending them anew');
-            return false;
-          });
-        if (edited) continue;
-      }
-      if (r.durable) await opts.deliver(r, input, i);
-      else
-        await opts.sendDirect({
-          source,
-          chatId: input.chatId,
-          text: r.text,
-          buttons: r.buttons,
-          idempotencyKey: `direct:${source}:${input.externalId}:${i}`,
+  async function runDialog(ctx: Context, input: DialogInput, editTarget?: { chatId: string; messageId: number }) {
+    // A reply marked `edit` replaces the buttons of the pressed message; when that fails it is sent anew.
+    await deliverReplies(opts, input, await opts.dialog.handle(input), async (r) => {
+      if (!r.edit || !editTarget) return false;
+      return ctx.telegram
+        .editMessageReplyMarkup(editTarget.chatId, editTarget.messageId, undefined, inlineKeyboard(r.buttons))
+        .then(() => true)
+        .catch((err: unknown) => {
+          log.debug({ err }, 'could not edit the buttons; sending them anew');
+          return false;
         });
-    }
+    });
   }
 
   function privateInput(m: Message, command?: DialogCommand): DialogInput {

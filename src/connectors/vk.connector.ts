@@ -12,12 +12,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { Logger } from 'pino';
 import { APIError, VK } from 'vk-io';
-import type { Attachment, Button, InboundMessage, OutboundMessage } from '../domain/types.ts';
-import type { ConnectorAlerts } from './alerts.ts';
-import type { CitizenDialog, DialogCommand, DialogInput, DialogReply } from './citizen-dialog.ts';
-import type { Connector, ConnectorStatus } from './connector.ts';
+import type { Attachment, Button, OutboundMessage } from '../domain/types.ts';
+import type { DialogCommand, DialogInput } from './citizen-dialog.ts';
+import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorStatus } from './connector.ts';
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
 
 const CHAT_PEER_BASE = 2_000_000_000;
@@ -136,20 +134,13 @@ export function createVkSender(
   };
 }
 
-export interface VkConnectorOptions extends VkClientOptions {
+export interface VkConnectorOptions extends VkClientOptions, BotConnectorDeps {
   /** Callback API: the confirmation string VK asks for; set → callback mode, unset → Bots Long Poll. */
   confirmation?: string;
   /** Callback API secret (checked on every event). */
   callbackSecret?: string;
   /** Long-poll wait, seconds. @defaultValue 25 */
   pollWaitS?: number;
-  dialog: CitizenDialog;
-  ingest: (msg: InboundMessage) => Promise<{ id: number; created: boolean }>;
-  deliver: (reply: DialogReply, input: DialogInput, index: number) => Promise<void>;
-  sendDirect: (msg: OutboundMessage) => Promise<void>;
-  registerSources: (bot: { source: string; username?: string }) => Promise<void>;
-  alerts: ConnectorAlerts;
-  log: Logger;
 }
 
 export interface VkEvent {
@@ -277,19 +268,7 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
       attachments: attachmentsOf(m),
       raw: m,
     };
-    const replies = await opts.dialog.handle(input);
-    for (const [i, r] of replies.entries()) {
-      if (r.durable) await opts.deliver(r, input, i);
-      else
-        await opts.sendDirect({
-          source,
-          chatId: input.chatId,
-          text: r.text,
-          buttons: r.buttons,
-          replyToExternalId: undefined,
-          idempotencyKey: `direct:${source}:${input.externalId}:${i}`,
-        });
-    }
+    await deliverReplies(opts, input, await opts.dialog.handle(input));
   }
 
   async function handleEvent(event: VkEvent) {
