@@ -17,6 +17,13 @@ import { createDemoConnector, type Connector } from './connectors/demo.connector
 import { createSendLimiter } from './connectors/rate-limit.ts';
 import { computeDeadlines } from './domain/sla.ts';
 import { deliverReply, notifyCitizensOfStatus } from './responders/outbound.ts';
+import { createApprovals, type Approvals } from './responders/approval.ts';
+import { refreshCards, type NotifyDeps } from './responders/notify.ts';
+import { createWorkflow, type Workflow } from './responders/workflow.ts';
+import { createStaffDialog } from './connectors/staff-dialog.ts';
+import { botIdOf, createTelegramSender } from './connectors/telegram.connector.ts';
+import { createStaffStore, type StaffStore } from './store/staff.store.ts';
+import { createTemplateStore } from './store/template.store.ts';
 import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
 import { createOutboundStore, type OutboundStore } from './store/outbound.store.ts';
 import { sendProcessor } from './workers/send.worker.ts';
@@ -71,6 +78,9 @@ export interface App {
   ingestor: Ingestor;
   /** Telegram bots and VK communities listening in this process (connectors role with tokens set). */
   bots?: Bots;
+  staff: StaffStore;
+  workflow: Workflow;
+  approvals: Approvals;
   api?: FastifyInstance;
   workers?: WorkerRuntime;
   sweeper?: Sweeper;
@@ -172,6 +182,42 @@ export async function createApp(opts: AppOptions): Promise<App> {
       };
     };
 
+    const staff = createStaffStore(database);
+    const templates = createTemplateStore(database);
+    const refGetter = () => reference.get();
+    // The staff bot: its source is registered whatever the roles, so staff messages can be queued anywhere.
+    const staffSource = config.STAFF_BOT_TOKEN ? `telegram:${botIdOf(config.STAFF_BOT_TOKEN)}` : undefined;
+    if (config.STAFF_BOT_TOKEN && staffSource) {
+      senders.set(
+        staffSource,
+        createTelegramSender({
+          token: config.STAFF_BOT_TOKEN,
+          apiRoot: config.TELEGRAM_API_ROOT,
+          limits: {
+            perChatMs: config.TELEGRAM_RATE_PER_CHAT_MS,
+            globalMs: Math.ceil(1000 / config.TELEGRAM_RATE_PER_SECOND),
+          },
+        }),
+      );
+      await reference.upsertSource({
+        id: staffSource,
+        platform: 'telegram',
+        channelKind: 'staff',
+        name: 'Telegram-бот сотрудников',
+      });
+    }
+    const notifyDeps: NotifyDeps & { outbound: OutboundStore; queues: Queues } = {
+      incidents,
+      outbox,
+      reference: refGetter,
+      publicUrl: config.PUBLIC_URL,
+      staffSource,
+      outbound,
+      queues,
+    };
+    const workflow = createWorkflow({ ...notifyDeps, citizens, routeContext });
+    const approvals = createApprovals({ ...notifyDeps, citizens, staff, routeContext });
+
     const app: App = {
       config,
       log,
@@ -189,6 +235,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       alerts,
       reference,
       ingestor,
+      staff,
+      workflow,
+      approvals,
       connectors: [],
       health: () => health(app),
       close,
@@ -200,7 +249,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
         opts.analyzer ??
         (await (await import('./nlp/analyzer.ts')).createAnalyzer(config.ANALYZER, log)).analyzer;
       log.info({ analyzer: analyzer.name }, 'text analyzer loaded');
-      const refGetter = () => reference.get();
       app.workers = startWorkers({
         redis,
         prefix: config.QUEUE_PREFIX,
@@ -216,10 +264,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
         },
         processors: {
           analyze: analyzeProcessor({ messages, analyzer, queues, reviewThreshold: config.REVIEW_THRESHOLD }),
-          route: routeProcessor({ incidents, queues, context: routeContext }),
-          notify: notifyProcessor({ incidents, outbox, reference: refGetter, publicUrl: config.PUBLIC_URL }),
-          draft: draftProcessor({ incidents, outbox, reference: refGetter }),
-          'sla-watch': slaWatchProcessor({ incidents, outbox, reference: refGetter }),
+          route: routeProcessor({
+            incidents,
+            queues,
+            context: routeContext,
+            onResumed: (id) => refreshCards(notifyDeps, id),
+          }),
+          notify: notifyProcessor(notifyDeps),
+          draft: draftProcessor({ incidents, outbox, reference: refGetter, templates, analyzer }),
+          'sla-watch': slaWatchProcessor({
+            ...notifyDeps,
+            staff,
+            calendar: async () => (await routeContext()).calendar,
+            digestHour: config.DIGEST_HOUR,
+          }),
           send: sendProcessor({
             outbound,
             sender: (source) => senders.get(source),
@@ -267,7 +325,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       );
     };
 
-    if (roles.includes('connectors') && hasBots(config)) {
+    if (roles.includes('connectors') && (hasBots(config) || config.STAFF_BOT_TOKEN)) {
       const bots = createBots({
         config,
         citizens,
@@ -281,6 +339,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
         alerts,
         webhookSecret: tokens.telegramWebhook,
         log: log.child({ module: 'connectors' }),
+        reopen: (id, score) => workflow.reopenByCitizen(id, score),
+        staffHandler: createStaffDialog({ staff, citizens, incidents, reference: refGetter, workflow }),
       });
       app.bots = bots;
       app.connectors.push(...bots.all);
@@ -319,12 +379,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
               vk: (groupId) => app.bots!.vk.find((g) => g.groupId === groupId),
             },
           citizens: {
-            statusChanged: (id, to, key, reason) =>
-              notifyCitizensOfStatus({ outbound, queues, citizens, incidents }, id, to, key, reason),
+            statusChanged: async (id, to, key, reason) => {
+              const n = await notifyCitizensOfStatus(
+                { outbound, queues, citizens, incidents },
+                id,
+                to,
+                key,
+                reason,
+              );
+              if (to === 'resolved') await workflow.askSatisfaction(id);
+              await refreshCards(notifyDeps, id);
+              return n;
+            },
             reply: (id, text, actor, key) =>
               deliverReply({ outbound, queues, citizens, incidents }, id, text, actor, key),
             outbound: (id) => outbound.byIncident(id),
           },
+          workflow: approvals,
         },
       });
       app.api = api;

@@ -190,6 +190,19 @@ export const ENV_SPEC = {
     doc: "Telegram bot tokens, comma-separated for several bots (e.g. the governor's and the ЦУР's); unset → no Telegram",
     secret: true,
   },
+  STAFF_BOT_TOKEN: {
+    parse: (raw: string) => {
+      if (!/^\d+:[\w-]{20,}$/.test(raw)) throw new Error('must be a bot token like 123456789:AA…');
+      return raw;
+    },
+    doc: 'Telegram staff bot: incident cards with buttons, reminders, digests in the chats of blocks and agencies',
+    secret: true,
+  },
+  DIGEST_HOUR: {
+    default: 9,
+    parse: int(0, 23),
+    doc: 'Local (Barnaul) hour of the morning digest in staff chats',
+  },
   TELEGRAM_API_ROOT: {
     default: 'https://api.telegram.org',
     parse: url('http:', 'https:'),
@@ -307,6 +320,11 @@ function crossChecks(c: Record<string, unknown>): string[] {
   const bots = (c.TELEGRAM_BOT_TOKEN as string[] | undefined) ?? [];
   const botIds = bots.map((t) => t.split(':')[0]);
   if (new Set(botIds).size !== botIds.length) problems.push('TELEGRAM_BOT_TOKEN lists the same bot twice');
+  const staff = c.STAFF_BOT_TOKEN as string | undefined;
+  if (staff && botIds.includes(staff.split(':')[0]))
+    problems.push(
+      'STAFF_BOT_TOKEN must be a bot of its own, not one of TELEGRAM_BOT_TOKEN (citizens must never see staff cards)',
+    );
   return problems;
 }
 

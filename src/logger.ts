@@ -14,6 +14,9 @@ export const REDACT_PATHS = [
   'config.API_TOKEN',
   'config.TELEGRAM_BOT_TOKEN',
   'config.VK_GROUP_TOKEN',
+  'config.STAFF_BOT_TOKEN',
+  'config.TELEGRAM_WEBHOOK_SECRET',
+  'config.VK_CALLBACK_SECRET',
   'config.DATABASE_URL',
   'config.REDIS_URL',
 ];

@@ -172,7 +172,7 @@ describe('deadlines', () => {
     expect(events[0].data).toEqual({ which: 'first_response' });
     const escalations = (await t.app.outbox.notifications(id)).filter((n) => n.kind === 'sla_breach');
     expect(escalations).toHaveLength(1);
-    expect(escalations[0]!.text).toMatch(/^Просрочен первый ответ по инциденту № \d{6}/);
+    expect(escalations[0]!.text).toMatch(/^Просрочен срок первого ответа по инциденту № \d{6}/);
   });
 });
 

@@ -20,6 +20,8 @@ import { healthRoutes, type HealthReport } from './health.routes.ts';
 import { incidentsRoutes } from './incidents.routes.ts';
 import { messagesRoutes } from './messages.routes.ts';
 import { webhooksRoutes, type WebhookTargets } from './webhooks.routes.ts';
+import { draftsRoutes } from './drafts.routes.ts';
+import type { Approvals } from '../responders/approval.ts';
 
 export interface ApiServices {
   tokens: { ingest: string; api: string };
@@ -35,6 +37,8 @@ export interface ApiServices {
   collectMetrics: () => Promise<void>;
   /** Bots and communities of this process that take webhooks (none when the connectors role runs elsewhere). */
   webhooks: () => WebhookTargets | undefined;
+  /** SMM decisions on reply drafts (staff tokens). */
+  workflow: Approvals;
   /** Messages to citizens about an incident: status changes and official replies. */
   citizens: {
     statusChanged(
@@ -121,6 +125,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(healthRoutes);
   await app.register(messagesRoutes, { prefix: '/api/v1' });
   await app.register(incidentsRoutes, { prefix: '/api/v1' });
+  await app.register(draftsRoutes, { prefix: '/api/v1' });
   await app.register(webhooksRoutes, { targets: opts.services.webhooks });
   return app as unknown as FastifyInstance;
 }

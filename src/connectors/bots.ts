@@ -13,6 +13,7 @@ import type { ReferenceStore } from '../store/reference.store.ts';
 import type { ConnectorAlerts } from './alerts.ts';
 import { createCitizenDialog, type DialogInput, type DialogReply } from './citizen-dialog.ts';
 import type { Connector } from './connector.ts';
+import type { StaffHandler } from './staff-dialog.ts';
 import { SendError, type PlatformSender } from './platform.ts';
 import type { SendLimiter } from './rate-limit.ts';
 import {
@@ -64,6 +65,10 @@ export interface BotsDeps extends OutboundDeps {
   alerts: ConnectorAlerts;
   webhookSecret: string;
   log: Logger;
+  /** A citizen said the problem is not solved (satisfaction): reopen the incident. */
+  reopen?: (incidentId: number, score: number) => Promise<boolean>;
+  /** The staff bot's handler (STAFF_BOT_TOKEN). */
+  staffHandler?: StaffHandler;
 }
 
 export interface Bots {
@@ -82,6 +87,7 @@ export function createBots(deps: BotsDeps): Bots {
     citizens: deps.citizens,
     ingest: deps.ingest,
     deadlines: deps.deadlines,
+    reopen: deps.reopen,
     log: deps.log.child({ module: 'dialog' }),
   });
 
@@ -160,6 +166,18 @@ export function createBots(deps: BotsDeps): Bots {
       pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S,
     }),
   );
+  if (config.STAFF_BOT_TOKEN && deps.staffHandler)
+    telegram.push(
+      createTelegramConnector({
+        ...common,
+        token: config.STAFF_BOT_TOKEN,
+        apiRoot: config.TELEGRAM_API_ROOT,
+        webhookBaseUrl: config.TELEGRAM_WEBHOOK_URL,
+        webhookSecret: deps.webhookSecret,
+        pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S,
+        staff: deps.staffHandler,
+      }),
+    );
   const confirmations = config.VK_CONFIRMATION ?? [];
   const vk = (config.VK_GROUP_TOKEN ?? []).map((token, i) =>
     createVkConnector({

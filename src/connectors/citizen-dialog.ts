@@ -53,6 +53,8 @@ export interface DialogReply {
 
 export interface DialogDeps {
   citizens: CitizenStore;
+  /** A citizen said the problem is not solved: reopen the incident. */
+  reopen?: (incidentId: number, score: number) => Promise<boolean>;
   ingest: (msg: InboundMessage) => Promise<{ id: number; created: boolean }>;
   /** Deadlines of a messenger appeal received at `at` (SLA policy and the regional calendar). */
   deadlines: (at: Date) => Promise<SlaDeadlines>;
@@ -61,6 +63,8 @@ export interface DialogDeps {
 
 interface PendingAppeal {
   externalId: string;
+  /** The citizen's earlier message this one answers (details asked by the agency). */
+  parentExternalId?: string;
   text: string;
   attachments: Attachment[];
   postedAt: string;
@@ -131,6 +135,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       url: appeal.url,
       attachments: appeal.attachments,
       municipality: municipality ?? undefined,
+      parentExternalId: appeal.parentExternalId,
       raw: input.raw,
     });
     await citizens.setDialog(input.source, input.chatId, 'ready', {});
@@ -355,6 +360,46 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         return [prompt(T.ASK_MUNICIPALITY, await municipalityButtons('muni'))];
       }
 
+      // Satisfaction: a score 1–5; a low one asks whether the problem is solved; then an optional comment.
+      const sat = /^sat:(\d+):([1-5])$/.exec(input.button ?? '');
+      if (sat) {
+        const incidentId = Number(sat[1]);
+        const score = Number(sat[2]);
+        await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { score });
+        await citizens.setDialog(input.source, input.chatId, 'await_comment', { incidentId });
+        if (score <= 2)
+          return [
+            prompt(T.ASK_SOLVED, [
+              [
+                { text: T.BTN_SOLVED, data: `satr:${incidentId}:yes:${score}` },
+                { text: T.BTN_NOT_SOLVED, data: `satr:${incidentId}:no:${score}` },
+              ],
+            ]),
+          ];
+        return [prompt(T.THANKS_FOR_SCORE)];
+      }
+      const solved = /^satr:(\d+):(yes|no):([1-5])$/.exec(input.button ?? '');
+      if (solved) {
+        const incidentId = Number(solved[1]);
+        const unresolved = solved[2] === 'no';
+        await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { unresolved });
+        if (unresolved && (await deps.reopen?.(incidentId, Number(solved[3])))) return [prompt(T.REOPENED)];
+        return [prompt(T.THANKS_FOR_SCORE)];
+      }
+      if (
+        state === 'await_comment' &&
+        !input.button &&
+        input.text.trim() &&
+        Date.now() - (dialog?.updatedAt.getTime() ?? 0) < 3_600_000
+      ) {
+        const incidentId = Number((data as { incidentId?: number }).incidentId);
+        await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, {
+          comment: input.text.trim().slice(0, 2000),
+        });
+        await citizens.setDialog(input.source, input.chatId, 'ready', {});
+        return [prompt(T.THANKS_FOR_COMMENT)];
+      }
+
       if (input.button) {
         // A button of an old message (the dialog has moved on): say what can be done now.
         return [prompt(T.STALE_BUTTON)];
@@ -376,6 +421,10 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         postedAt: input.postedAt.toISOString(),
         url: input.url,
       };
+      // The answer to a question the agency asked: it joins that incident and restarts its clock.
+      const waiting = await citizens.waitingIncident(input.platform, input.user.id);
+      if (waiting)
+        return register(input, { ...appeal, parentExternalId: waiting.externalId }, waiting.municipality);
       const found = findMunicipality(text);
       if (found) return register(input, appeal, found.code);
       await citizens.setDialog(input.source, input.chatId, 'await_municipality', { pending: appeal });

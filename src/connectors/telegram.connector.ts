@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Update, Message } from 'telegraf/types';
 import type { Attachment, Button, OutboundMessage } from '../domain/types.ts';
-import type { DialogCommand, DialogInput } from './citizen-dialog.ts';
+import type { DialogCommand, DialogInput, DialogReply } from './citizen-dialog.ts';
+import type { StaffHandler, StaffInput } from './staff-dialog.ts';
 import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorStatus } from './connector.ts';
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
 
@@ -76,6 +77,20 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
       const replyTo =
         replyChat === msg.chatId && replyId && /^\d+$/.test(replyId) ? Number(replyId) : undefined;
       try {
+        if (msg.editExternalId) {
+          // An incident card updated in place; «message is not modified» means it already shows this.
+          const [chat, id] = msg.editExternalId.split(':');
+          await telegram
+            .editMessageText(chat, Number(id), undefined, msg.text, {
+              reply_markup: inlineKeyboard(msg.buttons),
+              link_preview_options: { is_disabled: true },
+            })
+            .catch((err: unknown) => {
+              if (err instanceof TelegramError && /not modified/i.test(err.description)) return;
+              throw err;
+            });
+          return { externalId: msg.editExternalId };
+        }
         const sent = await telegram.sendMessage(msg.chatId, msg.text, {
           reply_markup: inlineKeyboard(msg.buttons),
           ...(replyTo
@@ -92,6 +107,8 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
 }
 
 export interface TelegramConnectorOptions extends BotConnectorDeps {
+  /** Set for the staff bot: cards' buttons and staff answers instead of the citizen dialog and monitoring. */
+  staff?: StaffHandler;
   token: string;
   apiRoot: string;
   /** Public base URL; the webhook is `${webhookBaseUrl}/webhooks/telegram/<bot id>`. Absent → long polling. */
@@ -176,7 +193,11 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     throw err;
   });
 
-  async function runDialog(ctx: Context, input: DialogInput, editTarget?: { chatId: string; messageId: number }) {
+  async function runDialog(
+    ctx: Context,
+    input: DialogInput,
+    editTarget?: { chatId: string; messageId: number },
+  ) {
     // A reply marked `edit` replaces the buttons of the pressed message; when that fails it is sent anew.
     await deliverReplies(opts, input, await opts.dialog.handle(input), async (r) => {
       if (!r.edit || !editTarget) return false;
@@ -254,50 +275,91 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     });
   }
 
-  bot.on('message', async (ctx) => {
-    const m = ctx.message;
-    if (m.chat.type !== 'private') return monitor(m, 'group');
-    if (!m.from || m.from.is_bot) return;
-    // Commands: telegraf's bot.command() matches only with a bot_command entity; so do we.
-    const entity =
-      'entities' in m ? m.entities?.find((e) => e.type === 'bot_command' && e.offset === 0) : undefined;
-    let command: DialogCommand | undefined;
-    if (entity && 'text' in m) {
-      const name = m.text.slice(1, entity.length).split('@')[0]!.toLowerCase();
-      command = COMMANDS[name] ?? 'help';
-    }
-    await runDialog(ctx, privateInput(m, command));
-  });
+  async function runStaff(outcome: { replies: { text: string; buttons?: Button[][] }[] }, input: StaffInput) {
+    const replies: DialogReply[] = outcome.replies.map((r) => ({ ...r, durable: true, purpose: 'prompt' }));
+    await deliverReplies(
+      opts,
+      { ...input, platform: 'telegram', postedAt: new Date(), text: '', attachments: [] },
+      replies,
+    );
+  }
 
-  bot.on('channel_post', async (ctx) => monitor(ctx.channelPost, 'channel'));
-
-  bot.on('callback_query', async (ctx) => {
-    const q = ctx.callbackQuery;
-    await ctx.answerCbQuery().catch((err: unknown) => log.debug({ err }, 'answerCallbackQuery failed'));
-    if (!('data' in q) || !q.message || q.message.chat.type !== 'private') return;
-    const chatId = String(q.message.chat.id);
-    // Buttons of a finished step disappear, so a citizen cannot press them twice.
-    if (/^(consent|muni):/.test(q.data))
-      await ctx.telegram
-        .editMessageReplyMarkup(chatId, q.message.message_id, undefined, undefined)
-        .catch(() => undefined);
-    await runDialog(
-      ctx,
-      {
+  if (opts.staff) {
+    const staff = opts.staff;
+    bot.on('callback_query', async (ctx) => {
+      const q = ctx.callbackQuery;
+      if (!('data' in q) || !q.message) return void (await ctx.answerCbQuery().catch(() => undefined));
+      const input: StaffInput = {
         source,
-        platform: 'telegram',
-        chatId,
+        chatId: String(q.message.chat.id),
         user: { id: String(q.from.id), name: nameOf(q.from) },
         externalId: `cb:${q.id}`,
-        postedAt: new Date(),
-        button: q.data,
-        text: '',
-        attachments: [],
-        raw: q,
-      },
-      { chatId, messageId: q.message.message_id },
-    );
-  });
+        data: q.data,
+      };
+      const outcome = await staff.button(input);
+      await ctx
+        .answerCbQuery(outcome.alert, outcome.alert ? { show_alert: true } : undefined)
+        .catch((err: unknown) => log.debug({ err }, 'answerCallbackQuery failed'));
+      await runStaff(outcome, input);
+    });
+    bot.on('message', async (ctx) => {
+      const m = ctx.message;
+      if (!m.from || m.from.is_bot || !('text' in m)) return;
+      const input: StaffInput = {
+        source,
+        chatId: String(m.chat.id),
+        user: { id: String(m.from.id), name: nameOf(m.from) },
+        externalId: `${m.chat.id}:${m.message_id}`,
+        text: m.text,
+      };
+      await runStaff(await staff.text(input), input);
+    });
+  } else {
+    bot.on('message', async (ctx) => {
+      const m = ctx.message;
+      if (m.chat.type !== 'private') return monitor(m, 'group');
+      if (!m.from || m.from.is_bot) return;
+      // Commands: telegraf's bot.command() matches only with a bot_command entity; so do we.
+      const entity =
+        'entities' in m ? m.entities?.find((e) => e.type === 'bot_command' && e.offset === 0) : undefined;
+      let command: DialogCommand | undefined;
+      if (entity && 'text' in m) {
+        const name = m.text.slice(1, entity.length).split('@')[0]!.toLowerCase();
+        command = COMMANDS[name] ?? 'help';
+      }
+      await runDialog(ctx, privateInput(m, command));
+    });
+
+    bot.on('channel_post', async (ctx) => monitor(ctx.channelPost, 'channel'));
+
+    bot.on('callback_query', async (ctx) => {
+      const q = ctx.callbackQuery;
+      await ctx.answerCbQuery().catch((err: unknown) => log.debug({ err }, 'answerCallbackQuery failed'));
+      if (!('data' in q) || !q.message || q.message.chat.type !== 'private') return;
+      const chatId = String(q.message.chat.id);
+      // Buttons of a finished step disappear, so a citizen cannot press them twice.
+      if (/^(consent|muni):/.test(q.data))
+        await ctx.telegram
+          .editMessageReplyMarkup(chatId, q.message.message_id, undefined, undefined)
+          .catch(() => undefined);
+      await runDialog(
+        ctx,
+        {
+          source,
+          platform: 'telegram',
+          chatId,
+          user: { id: String(q.from.id), name: nameOf(q.from) },
+          externalId: `cb:${q.id}`,
+          postedAt: new Date(),
+          button: q.data,
+          text: '',
+          attachments: [],
+          raw: q,
+        },
+        { chatId, messageId: q.message.message_id },
+      );
+    });
+  }
 
   async function handleUpdate(update: Update) {
     await bot.handleUpdate(update);

@@ -22,6 +22,7 @@ const LEGAL: readonly (readonly [IncidentStatus, IncidentStatus])[] = [
   ['assigned', 'rejected'],
   ['assigned', 'spam'],
   ['in_progress', 'answered'],
+  ['in_progress', 'resolved'],
   ['in_progress', 'assigned'],
   ['answered', 'resolved'],
   ['answered', 'reopened'],

@@ -8,7 +8,7 @@
  * |-------------|--------------------------------------|----------------------------------------------------------|
  * | new         | assigned, rejected*, spam            | routed to an agency; or declined / junk before routing   |
  * | assigned    | in_progress, rejected*, spam         | the agency takes it; or declines it / it is junk         |
- * | in_progress | answered, assigned                   | a reply went to the citizen; or handed to another agency |
+ * | in_progress | answered, resolved, assigned         | a reply went out; fixed (the reply follows); or handed on |
  * | answered    | resolved, reopened*                  | the problem is fixed; or the citizen says it is not      |
  * | resolved    | closed, reopened*                    | confirmed (survey / timeout); or the problem is back     |
  * | closed      | reopened*                            | final, except that a problem can come back               |
@@ -52,7 +52,7 @@ export const INCIDENT_STATUS_LABELS: Readonly<Record<IncidentStatus, string>> = 
 export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatus[]>> = {
   new: ['assigned', 'rejected', 'spam'],
   assigned: ['in_progress', 'rejected', 'spam'],
-  in_progress: ['answered', 'assigned'],
+  in_progress: ['answered', 'resolved', 'assigned'],
   answered: ['resolved', 'reopened'],
   resolved: ['closed', 'reopened'],
   closed: ['reopened'],

@@ -112,6 +112,8 @@ export interface OutboundMessage {
   text: string;
   buttons?: Button[][];
   replyToExternalId?: string;
+  /** Platform id (`<chat>:<message>`) of an earlier message of ours to edit in place instead of sending. */
+  editExternalId?: string;
   /** Same key → sent once, however often the job runs (VK gets it as random_id / guid). */
   idempotencyKey: string;
 }

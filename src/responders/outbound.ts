@@ -37,7 +37,6 @@ export interface CitizenNotifyDeps extends OutboundDeps {
 const TOLD: Partial<Record<IncidentStatus, string | undefined>> = {
   assigned: undefined,
   in_progress: undefined,
-  resolved: 'Если проблема не решена, напишите нам об этом.',
   rejected: undefined,
   reopened: 'Мы снова работаем над ним.',
 };

@@ -50,6 +50,18 @@ export interface CitizenStore {
   topMunicipalities(limit: number): Promise<string[]>;
   /** Messages of an incident that came through a bot or community and can be answered there. */
   recipients(incidentId: number): Promise<Recipient[]>;
+  /** An incident waiting for this citizen's details (clock paused), with their message in it. */
+  waitingIncident(
+    platform: string,
+    authorExternalId: string,
+  ): Promise<{ incidentId: number; externalId: string; municipality: string | null } | undefined>;
+  /** Stores (or replaces) the citizen's score of an incident. */
+  saveSatisfaction(
+    incidentId: number,
+    platform: string,
+    authorExternalId: string,
+    patch: { score?: number; unresolved?: boolean; comment?: string },
+  ): Promise<boolean>;
 }
 
 export function createCitizenStore(database: Database): CitizenStore {
@@ -151,6 +163,52 @@ export function createCitizenStore(database: Database): CitizenStore {
         limit 20`);
       topCache = { at: Date.now(), codes: rows.map((r) => r.code) };
       return topCache.codes.slice(0, limit);
+    },
+    async waitingIncident(platform, authorExternalId) {
+      const [r] = await database.rows<{
+        incident_id: number;
+        external_id: string;
+        municipality: string | null;
+      }>(sql`
+        select i.id as incident_id, m.external_id, i.municipality
+        from incidents i
+        join messages m on m.incident_id = i.id
+        join authors au on au.id = m.author_id
+        where i.paused_at is not null and au.platform = ${platform} and au.external_id = ${authorExternalId}
+        order by i.paused_at desc, m.id
+        limit 1`);
+      return r
+        ? { incidentId: Number(r.incident_id), externalId: r.external_id, municipality: r.municipality }
+        : undefined;
+    },
+    async saveSatisfaction(incidentId, platform, authorExternalId, patch) {
+      const author = await this.author(platform, authorExternalId);
+      if (!author) return false;
+      const t = s.satisfaction;
+      if (patch.score !== undefined) {
+        await db
+          .insert(t)
+          .values({
+            incidentId,
+            authorId: author.id,
+            score: patch.score,
+            unresolved: patch.unresolved ?? false,
+          })
+          .onConflictDoUpdate({
+            target: [t.incidentId, t.authorId],
+            set: { score: patch.score, createdAt: new Date() },
+          });
+        return true;
+      }
+      const rows = await db
+        .update(t)
+        .set({
+          ...(patch.unresolved !== undefined ? { unresolved: patch.unresolved } : {}),
+          ...(patch.comment !== undefined ? { comment: patch.comment } : {}),
+        })
+        .where(and(eq(t.incidentId, incidentId), eq(t.authorId, author.id)))
+        .returning({ id: t.id });
+      return rows.length > 0;
     },
     async recipients(incidentId) {
       const rows = await database.rows<{

@@ -59,6 +59,17 @@ export interface IncidentStore {
     reason?: string,
   ): Promise<{ ok: true; incident: IncidentRow } | { ok: false; reason: string }>;
   addEvent(incidentId: number, type: string, actor: string, data?: Record<string, unknown>): Promise<void>;
+  /** Hands the incident to another agency (status back to `assigned` where the machine allows). */
+  reassign(id: number, agencyId: string, actor: string, reason?: string): Promise<IncidentRow | undefined>;
+  /** Sets the result, the sensitive flag or the first response (the latter only once). */
+  setFields(
+    id: number,
+    fields: { result?: string; sensitive?: boolean; firstRespondedAt?: Date },
+  ): Promise<IncidentRow | undefined>;
+  /** Stops the SLA clock (waiting for the citizen); false when it already stands. */
+  pause(id: number, actor: string, at?: Date): Promise<boolean>;
+  /** Starts the clock again and moves both deadlines by the pause; false when it was not paused. */
+  resume(id: number, actor: string, ctx: RouteContext, at?: Date): Promise<boolean>;
   /** Marks a once-only side effect done (`notifiedAt`, `draftedAt`); false when already done. */
   markOnce(id: number, column: 'notifiedAt' | 'draftedAt'): Promise<boolean>;
   /** Incidents whose notify / draft step has not happened since `olderThan`. */
@@ -67,6 +78,8 @@ export interface IncidentStore {
   newlyBreached(now: Date, limit: number): Promise<IncidentRow[]>;
   markBreached(id: number, at: Date, which: 'first_response' | 'resolution'): Promise<boolean>;
   countByStatus(): Promise<Record<string, number>>;
+  /** Open incidents for sla-watch and digests, soonest deadline first. */
+  openIncidents(limit: number): Promise<IncidentRow[]>;
 }
 
 const SYSTEM = 'system';
@@ -463,6 +476,102 @@ export function createIncidentStore(database: Database): IncidentStore {
       await db.insert(s.incidentEvents).values({ incidentId, type, actor, data });
     },
 
+    async reassign(id, agencyId, actor, reason) {
+      return db.transaction(async (tx) => {
+        const [inc] = await tx.select().from(s.incidents).where(eq(s.incidents.id, id)).for('update');
+        if (!inc) return undefined;
+        const at = new Date();
+        const status = inc.status as IncidentStatus;
+        const to: IncidentStatus = transition(status, 'assigned', { actor, at }).ok ? 'assigned' : status;
+        const [updated] = await tx
+          .update(s.incidents)
+          .set({ agencyId, status: to, updatedAt: at })
+          .where(eq(s.incidents.id, id))
+          .returning();
+        await tx.insert(s.incidentEvents).values({
+          incidentId: id,
+          type: 'reassigned',
+          actor,
+          at,
+          data: { from: inc.agencyId, to: agencyId, ...(reason ? { reason } : {}) },
+        });
+        if (to !== status)
+          await tx
+            .insert(s.incidentEvents)
+            .values({ incidentId: id, type: 'status_changed', fromStatus: status, toStatus: to, actor, at });
+        return updated;
+      });
+    },
+
+    async setFields(id, fields) {
+      const set: Partial<typeof s.incidents.$inferInsert> = { updatedAt: new Date() };
+      if (fields.result !== undefined) set.result = fields.result;
+      if (fields.sensitive !== undefined) set.sensitive = fields.sensitive;
+      const conds = [eq(s.incidents.id, id)];
+      if (fields.firstRespondedAt) {
+        await db
+          .update(s.incidents)
+          .set({ firstRespondedAt: fields.firstRespondedAt })
+          .where(and(eq(s.incidents.id, id), isNull(s.incidents.firstRespondedAt)));
+      }
+      const [row] = await db
+        .update(s.incidents)
+        .set(set)
+        .where(and(...conds))
+        .returning();
+      return row;
+    },
+
+    async pause(id, actor, at = new Date()) {
+      return db.transaction(async (tx) => {
+        const rows = await tx
+          .update(s.incidents)
+          .set({ pausedAt: at, updatedAt: at })
+          .where(and(eq(s.incidents.id, id), isNull(s.incidents.pausedAt)))
+          .returning({ id: s.incidents.id });
+        if (!rows.length) return false;
+        await tx.insert(s.incidentEvents).values({ incidentId: id, type: 'sla_paused', actor, at, data: {} });
+        return true;
+      });
+    },
+
+    async resume(id, actor, ctx, at = new Date()) {
+      return db.transaction(async (tx) => {
+        const [inc] = await tx.select().from(s.incidents).where(eq(s.incidents.id, id)).for('update');
+        if (!inc?.pausedAt) return false;
+        const pauses = [...inc.pauses, { from: inc.pausedAt.toISOString(), to: at.toISOString() }];
+        const [first] = await tx
+          .select({ at: sql<string>`min(${s.messages.receivedAt})` })
+          .from(s.messages)
+          .where(eq(s.messages.incidentId, id));
+        const row = ctx.ref.slaPolicies.get(inc.channelKind) ?? ctx.ref.slaPolicies.get('api');
+        const patch: Partial<typeof s.incidents.$inferInsert> = { pausedAt: null, pauses, updatedAt: at };
+        if (row && first?.at) {
+          const due = computeDeadlines(
+            {
+              channelKind: inc.channelKind as ChannelKind,
+              firstResponse: row.firstResponse,
+              resolution: row.resolution,
+            },
+            new Date(first.at),
+            ctx.calendar,
+            pauses.map((p) => ({ from: new Date(p.from), to: new Date(p.to) })),
+          );
+          patch.firstResponseDue = due.firstResponseDue;
+          patch.resolutionDue = due.resolutionDue;
+        }
+        await tx.update(s.incidents).set(patch).where(eq(s.incidents.id, id));
+        await tx.insert(s.incidentEvents).values({
+          incidentId: id,
+          type: 'sla_resumed',
+          actor,
+          at,
+          data: { pausedFrom: inc.pausedAt.toISOString(), resolutionDue: patch.resolutionDue?.toISOString() },
+        });
+        return true;
+      });
+    },
+
     async markOnce(id, column) {
       const col = s.incidents[column];
       const rows = await db
@@ -490,6 +599,7 @@ export function createIncidentStore(database: Database): IncidentStore {
         .where(
           and(
             isNull(s.incidents.breachedAt),
+            isNull(s.incidents.pausedAt),
             inArray(s.incidents.status, [...OPEN_STATUSES]),
             sql`(${s.incidents.resolutionDue} < ${now.toISOString()}::timestamptz or (${s.incidents.firstRespondedAt} is null and ${s.incidents.firstResponseDue} < ${now.toISOString()}::timestamptz))`,
           ),
@@ -516,6 +626,14 @@ export function createIncidentStore(database: Database): IncidentStore {
         return true;
       });
     },
+
+    openIncidents: (limit) =>
+      db
+        .select()
+        .from(s.incidents)
+        .where(inArray(s.incidents.status, [...OPEN_STATUSES]))
+        .orderBy(s.incidents.resolutionDue)
+        .limit(limit),
 
     async countByStatus() {
       const rows = await db

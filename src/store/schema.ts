@@ -193,6 +193,14 @@ export const incidents = pgTable(
     breachedAt: ts('breached_at'),
     notifiedAt: ts('notified_at'),
     draftedAt: ts('drafted_at'),
+    /** Waiting for the citizen (details asked): the SLA clock stands still since this moment. */
+    pausedAt: ts('paused_at'),
+    /** Closed pauses of the SLA clock, for the audit and for recomputing the deadlines. */
+    pauses: jsonb('pauses').$type<{ from: string; to: string }[]>().notNull().default([]),
+    /** High reach, very negative, or names officials: replies need a second approval. */
+    sensitive: boolean('sensitive').notNull().default(false),
+    /** What was done, as the agency wrote it when resolving. */
+    result: text('result'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -238,7 +246,7 @@ export const notifications = pgTable(
   (t) => [uniqueIndex('notifications_key_uq').on(t.idempotencyKey)],
 );
 
-/** Reply drafts waiting for SMM approval. */
+/** Reply drafts: prepared by the system, approved (once or twice), edited or rejected by SMM, then sent. */
 export const replyDrafts = pgTable(
   'reply_drafts',
   {
@@ -246,14 +254,76 @@ export const replyDrafts = pgTable(
     incidentId: bigint('incident_id', { mode: 'number' })
       .notNull()
       .references(() => incidents.id),
+    /** One draft per key (`<incident>:acknowledgement`, `<incident>:resolved:<n>`…): a re-run job adds nothing. */
+    key: text('key'),
     kind: text('kind').notNull(), // acknowledgement | in_progress | resolved | redirect | details_request
     text: text('text').notNull(),
-    status: text('status').notNull().default('pending'), // pending | approved | rejected | sent
+    /** The text as the system wrote it, when SMM edited it. */
+    originalText: text('original_text'),
+    templateId: text('template_id'),
+    status: text('status').notNull().default('pending'), // pending | approved_once | approved | rejected | sent
     checks: jsonb('checks').$type<{ name: string; ok: boolean; detail?: string }[]>().notNull().default([]),
+    /** The most similar replies approved before (text, incident, similarity). */
+    suggestions: jsonb('suggestions')
+      .$type<{ draftId: number; incidentId: number; text: string; similarity: number }[]>()
+      .notNull()
+      .default([]),
+    requiresSecondApproval: boolean('requires_second_approval').notNull().default(false),
+    approvals: jsonb('approvals').$type<{ actor: string; at: string }[]>().notNull().default([]),
+    rejectedReason: text('rejected_reason'),
+    decidedBy: text('decided_by'),
+    decidedAt: ts('decided_at'),
+    sentAt: ts('sent_at'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('reply_drafts_incident_kind_uq').on(t.incidentId, t.kind)],
+  (t) => [uniqueIndex('reply_drafts_key_uq').on(t.key), index('reply_drafts_status_idx').on(t.status)],
 );
+
+/** The reply template library (editable data): per kind of reply, per sector or common (sector null). */
+export const replyTemplates = pgTable('reply_templates', {
+  id: text('id').primaryKey(),
+  kind: text('kind').notNull(),
+  sector: text('sector'),
+  text: text('text').notNull(),
+  active: boolean('active').notNull().default(true),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** A citizen's score of how an incident was resolved (1–5), with an optional comment. */
+export const satisfaction = pgTable(
+  'satisfaction',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    incidentId: bigint('incident_id', { mode: 'number' })
+      .notNull()
+      .references(() => incidents.id),
+    authorId: bigint('author_id', { mode: 'number' })
+      .notNull()
+      .references(() => authors.id),
+    score: integer('score').notNull(),
+    /** The citizen said the problem is not solved (after a low score). */
+    unresolved: boolean('unresolved').notNull().default(false),
+    comment: text('comment'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('satisfaction_incident_author_uq').on(t.incidentId, t.authorId),
+    check('satisfaction_score_ck', sql`${t.score} between 1 and 5`),
+  ],
+);
+
+/** Personal API tokens of staff (stored as SHA-256); the web workspace adds password login. */
+export const staffTokens = pgTable('staff_tokens', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  userId: bigint('user_id', { mode: 'number' })
+    .notNull()
+    .references(() => staffUsers.id),
+  tokenHash: text('token_hash').notNull().unique(),
+  name: text('name').notNull(),
+  revoked: boolean('revoked').notNull().default(false),
+  lastUsedAt: ts('last_used_at'),
+  createdAt: createdAt(),
+});
 
 export const roles = pgTable('roles', {
   code: text('code').primaryKey(),
@@ -340,6 +410,8 @@ export const outboundMessages = pgTable(
     chatId: text('chat_id').notNull(),
     /** Platform id of the message or comment this one answers (a reply in the thread). */
     replyToExternalId: text('reply_to_external_id'),
+    /** Platform id of an earlier message of ours to edit in place (an incident card) instead of sending. */
+    editExternalId: text('edit_external_id'),
     text: text('text').notNull(),
     buttons: jsonb('buttons').$type<{ text: string; data: string }[][]>(),
     purpose: text('purpose').notNull(), // prompt | confirmation | status | reply | outreach

@@ -8,6 +8,7 @@ import { DEFAULT_SLA_POLICIES } from '../domain/sla.ts';
 import { SECTORS, type SectorCode } from '../domain/types.ts';
 import type { Database } from './db.ts';
 import * as s from './schema.ts';
+import { DEFAULT_REPLY_TEMPLATES } from '../responders/reply-templates.ts';
 
 /** Roles of the regulation (section 3 and the staff of the center). */
 export const ROLES: readonly { code: string; name: string }[] = [
@@ -98,6 +99,11 @@ const municipalAgencyId = (code: string) => `adm-${code}`;
 
 export async function seedReferenceData(database: Database): Promise<void> {
   const { db } = database;
+  // Templates are editable data: the defaults are added once and never overwrite an edited row.
+  await db
+    .insert(s.replyTemplates)
+    .values(DEFAULT_REPLY_TEMPLATES.map((t) => ({ id: t.id, kind: t.kind, sector: t.sector, text: t.text })))
+    .onConflictDoNothing();
   await db
     .insert(s.roles)
     .values([...ROLES])

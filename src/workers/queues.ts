@@ -12,7 +12,13 @@ export interface JobData {
   analyze: { messageIds: number[] };
   route: { messageIds: number[] };
   notify: { incidentId: number; kind: 'created' };
-  draft: { incidentId: number; kind: 'acknowledgement' };
+  /** A reply draft of `kind`, once per `key` (absent → `<incident>:<kind>`), with the slots staff gave. */
+  draft: {
+    incidentId: number;
+    kind: 'acknowledgement' | 'in_progress' | 'resolved' | 'redirect' | 'details_request';
+    key?: string;
+    slots?: Record<string, string>;
+  };
   'sla-watch': Record<string, never>;
   /** One row of outbound_messages. */
   send: { outboundId: number };
@@ -34,10 +40,13 @@ export function jobId<Q extends QueueName>(queue: Q, data: JobData[Q], salt = ''
       const ids = (data as JobData['analyze']).messageIds;
       return `${queue}-${ids[0]}-${ids[ids.length - 1]}-${ids.length}${salt ? `-${salt}` : ''}`;
     }
-    case 'notify':
-    case 'draft': {
+    case 'notify': {
       const d = data as JobData['notify'];
       return `${queue}-${d.incidentId}-${d.kind}${salt ? `-${salt}` : ''}`;
+    }
+    case 'draft': {
+      const d = data as JobData['draft'];
+      return `draft-${(d.key ?? `${d.incidentId}:${d.kind}`).replace(/:/g, '-')}${salt ? `-${salt}` : ''}`;
     }
     case 'send':
       return `send-${(data as JobData['send']).outboundId}${salt ? `-${salt}` : ''}`;

@@ -7,12 +7,18 @@ export interface RouteDeps {
   incidents: IncidentStore;
   queues: Queues;
   context: () => Promise<RouteContext>;
+  /** Called for an incident whose clock restarted because a new message joined it (update its cards). */
+  onResumed?: (incidentId: number) => Promise<unknown>;
 }
 
 /** route: analysed messages open or join incidents; a new incident is announced and gets a draft. */
 export function routeProcessor(deps: RouteDeps): Processor<JobData['route']> {
   return async (job) => {
-    const outcomes = await deps.incidents.routeMessages(parseIds(job.data), await deps.context());
+    const ctx = await deps.context();
+    const outcomes = await deps.incidents.routeMessages(parseIds(job.data), ctx);
+    // A message joining an incident that waits for the citizen (details asked) restarts its clock.
+    for (const id of new Set(outcomes.filter((o) => !o.opened).map((o) => o.incidentId)))
+      if (await deps.incidents.resume(id, 'citizen', ctx)) await deps.onResumed?.(id);
     for (const o of outcomes.filter((x) => x.opened)) {
       await deps.queues.add('notify', { incidentId: o.incidentId, kind: 'created' });
       await deps.queues.add('draft', { incidentId: o.incidentId, kind: 'acknowledgement' });

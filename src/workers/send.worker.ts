@@ -56,6 +56,7 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
         text: row.text,
         buttons: row.buttons ?? undefined,
         replyToExternalId: row.replyToExternalId ?? undefined,
+        editExternalId: row.editExternalId ?? undefined,
         idempotencyKey: row.idempotencyKey,
       });
       await deps.outbound.markSent(id, externalId);

@@ -1,8 +1,9 @@
 import type { Processor } from 'bullmq';
-import { escalateBreaches, type EscalationDeps } from '../responders/escalate.ts';
+import { watchDeadlines, type EscalationDeps } from '../responders/escalate.ts';
 import type { JobData } from './queues.ts';
 
-/** sla-watch (repeatable): open incidents past a deadline are flagged once and escalated. */
+/** sla-watch (repeatable): breaches escalated once, 50/80 % reminders, the morning digest. */
 export const slaWatchProcessor =
   (deps: EscalationDeps): Processor<JobData['sla-watch']> =>
-  async () => ({ escalated: await escalateBreaches(deps, new Date()) });
+  async () =>
+    watchDeadlines(deps, new Date());

@@ -1,0 +1,195 @@
+/**
+ * Reply drafts for SMM: the queue, one draft with its checks, suggestions and deliveries, approve (with an
+ * edited text), edit, reject with a reason. Staff authenticate with their personal token; every decision is
+ * checked against role and scope and written to the incident's events. An approved reply goes out through
+ * the connector the citizen used, as a reply to their message or comment.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { AuthError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { can, type IncidentScope } from '../domain/permissions.ts';
+import type { ReplyDraftRow } from '../store/outbox.store.ts';
+import type { StaffMember } from '../store/staff.store.ts';
+import { IdParamsSchema } from './schemas/message.schema.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    staff?: StaffMember;
+  }
+}
+
+const DRAFT_STATUSES = ['pending', 'approved_once', 'approved', 'rejected', 'sent'] as const;
+
+function draftView(d: ReplyDraftRow) {
+  return {
+    id: d.id,
+    incidentId: d.incidentId,
+    kind: d.kind,
+    status: d.status,
+    text: d.text,
+    originalText: d.originalText,
+    templateId: d.templateId,
+    checks: d.checks,
+    failedChecks: d.checks.filter((c) => !c.ok).map((c) => c.name),
+    suggestions: d.suggestions,
+    requiresSecondApproval: d.requiresSecondApproval,
+    approvals: d.approvals,
+    rejectedReason: d.rejectedReason,
+    decidedBy: d.decidedBy,
+    decidedAt: d.decidedAt?.toISOString() ?? null,
+    sentAt: d.sentAt?.toISOString() ?? null,
+    createdAt: d.createdAt.toISOString(),
+  };
+}
+
+export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const svc = () => app.services.workflow;
+
+  app.addHook('preHandler', async (req) => {
+    const header = req.headers.authorization;
+    const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!m) throw new AuthError('Authorization: Bearer <staff token> is required', { code: 'AUTH_REQUIRED' });
+    const staff = await svc().staffByToken(m[1]!);
+    if (!staff) throw new AuthError('the staff token is not valid', { code: 'AUTH_INVALID' });
+    req.staff = staff;
+  });
+
+  async function loadScoped(id: number, staff: StaffMember, action: 'read' | 'approve') {
+    const d = await app.services.outbox.draft(id);
+    if (!d) throw new NotFoundError('draft', String(id));
+    const inc = await app.services.incidents.get(d.incidentId);
+    if (!inc) throw new NotFoundError('incident', String(d.incidentId));
+    const scope: IncidentScope = {
+      sector: inc.sector,
+      agencyId: inc.agencyId,
+      municipality: inc.municipality,
+    };
+    if (
+      !can(staff.grants, action, scope) &&
+      !(action === 'approve' && can(staff.grants, 'second_approve', scope))
+    )
+      throw new ForbiddenError(`role and scope of ${staff.login} do not allow to ${action} this draft`, {
+        code: 'FORBIDDEN_SCOPE',
+      });
+    return { d, inc, scope };
+  }
+
+  app.get(
+    '/drafts',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            status: Type.Optional(
+              Type.Array(Type.Union(DRAFT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 5 }),
+            ),
+            sector: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
+            incident: Type.Optional(Type.Integer({ minimum: 1 })),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            offset: Type.Integer({ minimum: 0, default: 0 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      preValidation: async (req) => {
+        const q = req.query as Record<string, unknown>;
+        for (const k of ['status', 'sector'])
+          if (typeof q[k] === 'string') q[k] = (q[k] as string).split(',').filter(Boolean);
+      },
+    },
+    async (req) => {
+      const staff = req.staff!;
+      if (!can(staff.grants, 'read') && !can(staff.grants, 'approve'))
+        throw new ForbiddenError('this role does not read drafts', { code: 'FORBIDDEN_ROLE' });
+      // Scoped roles see their sectors only.
+      const scopedSectors = staff.grants.every((g) => g.sector)
+        ? staff.grants.map((g) => g.sector!)
+        : undefined;
+      const sector = req.query.sector ?? scopedSectors;
+      const r = await app.services.outbox.listDrafts({
+        status: req.query.status ?? ['pending', 'approved_once'],
+        sector: scopedSectors && sector ? sector.filter((x) => scopedSectors.includes(x)) : sector,
+        incidentId: req.query.incident,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      });
+      return { total: r.total, items: r.items.map((d) => ({ ...draftView(d), sector: d.sector })) };
+    },
+  );
+
+  app.get('/drafts/:id', { schema: { params: IdParamsSchema } }, async (req) => {
+    const { d, inc } = await loadScoped(req.params.id, req.staff!, 'read');
+    const deliveries = await svc().deliveries(d);
+    return {
+      ...draftView(d),
+      incident: { id: inc.id, status: inc.status, summary: inc.summary, sensitive: inc.sensitive },
+      deliveries,
+    };
+  });
+
+  app.post(
+    '/drafts/:id/edit',
+    {
+      schema: {
+        params: IdParamsSchema,
+        body: Type.Object(
+          { text: Type.String({ minLength: 1, maxLength: 4000 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { d } = await loadScoped(req.params.id, req.staff!, 'approve');
+      const r = await svc().edit(d, req.body.text, req.staff!);
+      return draftView(r);
+    },
+  );
+
+  app.post(
+    '/drafts/:id/approve',
+    {
+      schema: {
+        params: IdParamsSchema,
+        body: Type.Object(
+          {
+            text: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
+            acceptFailedChecks: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { d, scope } = await loadScoped(req.params.id, req.staff!, 'approve');
+      const r = await svc().approve(
+        d,
+        scope,
+        req.staff!,
+        req.body.text,
+        req.body.acceptFailedChecks === true,
+      );
+      return { ...draftView(r.draft), queued: r.queued, recipients: r.recipients };
+    },
+  );
+
+  app.post(
+    '/drafts/:id/reject',
+    {
+      schema: {
+        params: IdParamsSchema,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 3, maxLength: 1000 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { d } = await loadScoped(req.params.id, req.staff!, 'approve');
+      if (!can(req.staff!.grants, 'approve', undefined))
+        throw new ForbiddenError("only SMM and the center's heads reject drafts", { code: 'FORBIDDEN_ROLE' });
+      const r = await svc().reject(d, req.body.reason, req.staff!);
+      if (!r) throw new ConflictError(`draft ${d.id} is already ${d.status}`, { code: 'DRAFT_DECIDED' });
+      return draftView(r);
+    },
+  );
+};
