@@ -9,6 +9,8 @@ import { envTable, loadConfigOrExit } from './config.ts';
 import { isAppError } from './domain/errors.ts';
 import { ImportFileError, importFile, parseMapping } from './connectors/file-import.ts';
 import { openDatabase } from './store/db.ts';
+import { ROLES, seedReferenceData } from './store/seed.ts';
+import { createStaffStore } from './store/staff.store.ts';
 import { countByTask, createLabelStore, labelsToJsonl, writeLabelsFile } from './store/label.store.ts';
 
 const HELP = `Отклик — платформа обратной связи ЦУР
@@ -24,6 +26,10 @@ Usage:
   otklik classify [--analyzer auto|classic|transformer|ensemble]
                                JSON Lines {"id","text"} on stdin → {"id","sector","sectorScore","sentiment",
                                "toxic","toxicScore","municipality","needsReview"} on stdout, in input order
+  otklik staff add --login L --name "Имя" --role ROLE[:sector=S|agency=A|municipality=M] [--role …]
+                   [--telegram USER_ID]
+                               a staff member with role grants (scoped or not); prints a personal API token
+  otklik staff token --login L issues another personal API token
   otklik env                   the table of environment variables
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
@@ -180,6 +186,8 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  if (command === 'staff') return staffCommand(rest, config);
+
   if (command === 'labels') {
     let parsed;
     try {
@@ -232,6 +240,102 @@ async function main(argv: string[]): Promise<number> {
 
   console.error(`otklik: unknown command "${command}"\n\n${HELP}`);
   return 2;
+}
+
+/** `otklik staff add|token`: staff accounts and their personal API tokens (shown once, stored hashed). */
+async function staffCommand(rest: string[], config: ReturnType<typeof loadConfigOrExit>): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        login: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        telegram: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    console.error(`otklik staff: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const sub = positionals[0];
+  if (!values.login || (sub !== 'add' && sub !== 'token')) {
+    console.error('otklik staff: use "staff add --login L --name N --role R" or "staff token --login L"');
+    return 2;
+  }
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
+  try {
+    await seedReferenceData(database);
+    const store = createStaffStore(database);
+    if (sub === 'token') {
+      const m = await store.byLogin(values.login);
+      if (!m) {
+        console.error(`otklik staff token: no active staff member "${values.login}"`);
+        return 2;
+      }
+      console.log(await store.issueToken(m.id, 'cli'));
+      return 0;
+    }
+    const known = new Set(ROLES.map((r) => r.code));
+    const grants = [];
+    for (const spec of values.role ?? []) {
+      const [role, scope] = spec.split(':');
+      if (!role || !known.has(role)) {
+        console.error(`otklik staff add: unknown role "${role}"; roles: ${[...known].join(', ')}`);
+        return 2;
+      }
+      const g: { role: string; sector?: string; agencyId?: string; municipality?: string } = { role };
+      if (scope) {
+        const [k, v] = scope.split('=');
+        if (!v || !['sector', 'agency', 'municipality'].includes(k ?? '')) {
+          console.error(
+            `otklik staff add: scope must be sector=…, agency=… or municipality=…, got "${scope}"`,
+          );
+          return 2;
+        }
+        if (k === 'sector') g.sector = v;
+        else if (k === 'agency') g.agencyId = v;
+        else g.municipality = v;
+      }
+      grants.push(g);
+    }
+    if (!values.name || !grants.length) {
+      console.error('otklik staff add: --name and at least one --role are required');
+      return 2;
+    }
+    if (await store.byLogin(values.login)) {
+      console.error(
+        `otklik staff add: "${values.login}" exists; use "otklik staff token --login ${values.login}"`,
+      );
+      return 2;
+    }
+    const m = await store.create({
+      login: values.login,
+      name: values.name,
+      telegramUserId: values.telegram ?? null,
+      grants,
+    });
+    console.error(
+      `Сотрудник ${m.name} (${m.login}) создан: ${grants.map((g) => g.role).join(', ')}. Токен API (показан один раз):`,
+    );
+    console.log(await store.issueToken(m.id, 'cli'));
+    return 0;
+  } catch (err) {
+    // A scope naming an unknown sector / agency / municipality breaks a foreign key: say so plainly.
+    const pgCode = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+    if (pgCode === '23503') {
+      console.error(
+        `otklik staff add: unknown sector, agency or municipality in --role (${(err as Error).message})`,
+      );
+      return 2;
+    }
+    throw err;
+  } finally {
+    await database.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

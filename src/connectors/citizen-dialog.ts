@@ -383,11 +383,15 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         const incidentId = Number(solved[1]);
         const unresolved = solved[2] === 'no';
         await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { unresolved });
-        if (unresolved && (await deps.reopen?.(incidentId, Number(solved[3])))) return [prompt(T.REOPENED)];
+        if (unresolved && (await deps.reopen?.(incidentId, Number(solved[3])))) {
+          await citizens.setDialog(input.source, input.chatId, 'ready', {});
+          return [prompt(T.REOPENED)];
+        }
         return [prompt(T.THANKS_FOR_SCORE)];
       }
       if (
         state === 'await_comment' &&
+        !(await citizens.waitingIncident(input.platform, input.user.id)) &&
         !input.button &&
         input.text.trim() &&
         Date.now() - (dialog?.updatedAt.getTime() ?? 0) < 3_600_000
