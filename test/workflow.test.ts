@@ -491,6 +491,15 @@ describe('incident workflow', () => {
     m = mark();
     press({ id: 7011, first_name: 'Ирина' }, target.callback_data, choose);
     await next(STAFF_BOT, STAFF_CHAT, m, /передан:/);
+    // A new card for the new agency (here in the same test chat), with its buttons.
+    const newCard = await next(
+      STAFF_BOT,
+      STAFF_CHAT,
+      m,
+      new RegExp(`^Инцидент № ${String(id2).padStart(6, '0')}`),
+    );
+    expect(newCard.message_id).not.toBe(card2.message_id);
+    expect(buttonsOf(newCard).map((b) => b.text)).toContain('Принять');
     const [after] = await q<{ agency_id: string; status: string }>(
       `select agency_id, status from incidents where id = $1`,
       [id2],

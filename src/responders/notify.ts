@@ -120,16 +120,23 @@ export async function notifyStaff(
 
 export type NotifyResult = 'sent_to_outbox' | 'already_done' | 'no_incident';
 
-/** Posts the card of an incident to its responsible chat; idempotent per incident and chat. */
-export async function postIncidentCard(deps: NotifyDeps, incidentId: number): Promise<NotifyResult> {
+/**
+ * Posts the card of an incident to its responsible chat: once on creation (however often the notify job
+ * runs), and once per new agency after a re-route.
+ */
+export async function postIncidentCard(
+  deps: NotifyDeps,
+  incidentId: number,
+  occasion: 'created' | 'rerouted' = 'created',
+): Promise<NotifyResult> {
   const inc = await deps.incidents.get(incidentId);
   if (!inc) return 'no_incident';
   const ref = await deps.reference();
   const recipient = responsibleChat(inc, ref);
-  // The first card keeps the key it always had; a card for a new agency after a re-route gets its own.
-  const key = inc.notifiedAt
-    ? `incident:${inc.id}:card:${inc.agencyId ?? inc.sector}`
-    : `incident:${inc.id}:created`;
+  const key =
+    occasion === 'created'
+      ? `incident:${inc.id}:created`
+      : `incident:${inc.id}:card:${inc.agencyId ?? inc.sector}`;
   const created = await notifyStaff(deps, {
     key,
     incidentId: inc.id,
@@ -148,7 +155,8 @@ export async function postIncidentCard(deps: NotifyDeps, incidentId: number): Pr
 }
 
 /** The incident card posted on creation (the notify job). */
-export const notifyIncidentCreated = postIncidentCard;
+export const notifyIncidentCreated = (deps: NotifyDeps, incidentId: number) =>
+  postIncidentCard(deps, incidentId, 'created');
 
 /**
  * Every card of the incident that was delivered is edited in place to show its current state and buttons

@@ -205,7 +205,7 @@ export function createWorkflow(deps: WorkflowDeps): Workflow {
             return { ok: false, code: 'illegal', reason: `Инцидент уже у «${to.shortName}»` };
           const cur = await incidents.reassign(inc.id, to.id, actor, 'Не наша компетенция');
           if (!cur) return { ok: false, code: 'not_found', reason: 'Инцидент не найден' };
-          await postIncidentCard(deps, inc.id);
+          await postIncidentCard(deps, inc.id, 'rerouted');
           await workflow.queueDraft(inc.id, 'redirect', `${inc.id}:redirect:${to.id}`, {
             newAgency: to.name,
           });
