@@ -7,6 +7,7 @@ export default tseslint.config(
       'node_modules/',
       'data/',
       'dist/',
+      'web/dist/',
       'models/',
       'test-artifacts/',
       'scratch/',

@@ -24,6 +24,9 @@ import { createStaffDialog } from './connectors/staff-dialog.ts';
 import { botIdOf, createTelegramSender } from './connectors/telegram.connector.ts';
 import { createStaffStore, type StaffStore } from './store/staff.store.ts';
 import { createTemplateStore } from './store/template.store.ts';
+import { createAuthStore } from './store/auth.store.ts';
+import { createLive } from './api/live.ts';
+import path from 'node:path';
 import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
 import { createOutboundStore, type OutboundStore } from './store/outbound.store.ts';
 import { sendProcessor } from './workers/send.worker.ts';
@@ -216,6 +219,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       queues,
     };
     const workflow = createWorkflow({ ...notifyDeps, citizens, routeContext });
+    const auth = createAuthStore(database, staff);
+    const live = createLive(
+      redisClient,
+      () => redis.connect(),
+      config.QUEUE_PREFIX,
+      (id) => incidents.get(id),
+    );
+    closers.push(() => live.close());
     const approvals = createApprovals({ ...notifyDeps, citizens, staff, routeContext });
 
     const app: App = {
@@ -269,6 +280,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
             queues,
             context: routeContext,
             onResumed: (id) => refreshCards(notifyDeps, id),
+            onRouted: (ids) => ids.forEach((id) => live.publishId(id)),
           }),
           notify: notifyProcessor(notifyDeps),
           draft: draftProcessor({ incidents, outbox, reference: refGetter, templates, analyzer }),
@@ -396,6 +408,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
             outbound: (id) => outbound.byIncident(id),
           },
           workflow: approvals,
+          workflowActions: workflow,
+          auth,
+          staff,
+          database,
+          audit: (e) => auth.audit(e),
+          live,
+          secureCookies: config.PUBLIC_URL.startsWith('https:'),
+          webDir: path.resolve(import.meta.dirname, '../web/dist'),
         },
       });
       app.api = api;

@@ -135,7 +135,7 @@ describe('staff corrections through the API, the CLI export and the training spl
     ).filter((e) => e.type === 'analysis_corrected');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      actor: 'api-token',
+      actor: 'token:API_TOKEN',
       data: { messageId, labelId: created.id, task: 'sector', from: modelSector, to: firstLabel },
     });
   });
@@ -210,15 +210,15 @@ describe('staff corrections through the API, the CLI export and the training spl
     expect(await labelCount()).toBe(n);
   });
 
-  it('answers 401 without or with a wrong token, before looking at the body, and writes nothing', async () => {
+  it('answers 401 without a token, 403 for a token without the labels scope, before looking at the body, and writes nothing', async () => {
     const n = await labelCount();
     const sectorBefore = (await getJson(`/api/v1/messages/${messageId}`)).body.analysis.sector;
     const none = await correct(messageId, { task: 'sector', label: 'other' }, {});
     expect(none.statusCode).toBe(401);
     expect(none.json()).toMatchObject({ error: 'AUTH_REQUIRED' });
     const ingestToken = await correct(messageId, { task: 'sector', label: 'other' }, ingestAuth);
-    expect(ingestToken.statusCode).toBe(401);
-    expect(ingestToken.json()).toMatchObject({ error: 'AUTH_INVALID' });
+    expect(ingestToken.statusCode).toBe(403);
+    expect(ingestToken.json()).toMatchObject({ error: 'FORBIDDEN_ROLE' });
     const badBody = await correct(messageId, { task: 'nonsense' }, {});
     expect(badBody.statusCode).toBe(401);
     expect(await labelCount()).toBe(n);

@@ -181,7 +181,7 @@ describe('bad requests', () => {
     const body = ingestBody('Сообщение без токена');
     expect((await post(body, {})).statusCode).toBe(401);
     expect((await post(body, { authorization: 'Bearer wrong-token-wrong-token' })).statusCode).toBe(401);
-    expect((await post(body, { authorization: `Bearer ${API_TOKEN}` })).statusCode).toBe(401);
+    expect((await post(body, { authorization: `Bearer ${API_TOKEN}` })).statusCode).toBe(403); // a valid token without the ingest scope
     expect((await api().inject({ method: 'GET', url: '/api/v1/incidents' })).statusCode).toBe(401);
     const rows = await t.app.database.rows<{ n: number }>(
       (await import('drizzle-orm'))

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { AuthError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { can, type IncidentScope } from '../domain/permissions.ts';
 import type { ReplyDraftRow } from '../store/outbox.store.ts';
 import type { StaffMember } from '../store/staff.store.ts';
@@ -45,13 +45,14 @@ function draftView(d: ReplyDraftRow) {
 export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const svc = () => app.services.workflow;
 
+  // Drafts are decided by named staff only (a session or a personal token), never by an integration token.
   app.addHook('preHandler', async (req) => {
-    const header = req.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!m) throw new AuthError('Authorization: Bearer <staff token> is required', { code: 'AUTH_REQUIRED' });
-    const staff = await svc().staffByToken(m[1]!);
-    if (!staff) throw new AuthError('the staff token is not valid', { code: 'AUTH_INVALID' });
-    req.staff = staff;
+    const p = req.principal;
+    if (p && p.kind !== 'staff')
+      throw new ForbiddenError('drafts are read and decided by named staff (log in or use a staff token)', {
+        code: 'STAFF_ONLY',
+      });
+    if (p?.kind === 'staff') req.staff = p.member;
   });
 
   async function loadScoped(id: number, staff: StaffMember, action: 'read' | 'approve') {
@@ -91,6 +92,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
       },
+      config: { access: 'drafts.read' },
       preValidation: async (req) => {
         const q = req.query as Record<string, unknown>;
         for (const k of ['status', 'sector'])
@@ -117,15 +119,19 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/drafts/:id', { schema: { params: IdParamsSchema } }, async (req) => {
-    const { d, inc } = await loadScoped(req.params.id, req.staff!, 'read');
-    const deliveries = await svc().deliveries(d);
-    return {
-      ...draftView(d),
-      incident: { id: inc.id, status: inc.status, summary: inc.summary, sensitive: inc.sensitive },
-      deliveries,
-    };
-  });
+  app.get(
+    '/drafts/:id',
+    { schema: { params: IdParamsSchema }, config: { access: 'drafts.read' } },
+    async (req) => {
+      const { d, inc } = await loadScoped(req.params.id, req.staff!, 'read');
+      const deliveries = await svc().deliveries(d);
+      return {
+        ...draftView(d),
+        incident: { id: inc.id, status: inc.status, summary: inc.summary, sensitive: inc.sensitive },
+        deliveries,
+      };
+    },
+  );
 
   app.post(
     '/drafts/:id/edit',
@@ -137,10 +143,20 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
       },
+      config: { access: 'drafts.decide' },
     },
     async (req) => {
       const { d } = await loadScoped(req.params.id, req.staff!, 'approve');
       const r = await svc().edit(d, req.body.text, req.staff!);
+      await app.services.audit({
+        actor: `staff:${req.staff!.login}`,
+        action: 'draft.edit',
+        entity: 'reply_draft',
+        entityId: d.id,
+        before: { text: d.text },
+        after: { text: r.text },
+        ip: req.ip,
+      });
       return draftView(r);
     },
   );
@@ -158,6 +174,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
       },
+      config: { access: 'drafts.decide' },
     },
     async (req) => {
       const { d, scope } = await loadScoped(req.params.id, req.staff!, 'approve');
@@ -168,6 +185,16 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         req.body.text,
         req.body.acceptFailedChecks === true,
       );
+      await app.services.audit({
+        actor: `staff:${req.staff!.login}`,
+        action: 'draft.approve',
+        entity: 'reply_draft',
+        entityId: d.id,
+        before: { status: d.status, text: d.text },
+        after: { status: r.draft.status, text: r.draft.text },
+        ip: req.ip,
+      });
+      app.services.live.publishId(d.incidentId);
       return { ...draftView(r.draft), queued: r.queued, recipients: r.recipients };
     },
   );
@@ -182,6 +209,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
       },
+      config: { access: 'drafts.decide' },
     },
     async (req) => {
       const { d } = await loadScoped(req.params.id, req.staff!, 'approve');
@@ -189,6 +217,15 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ForbiddenError("only SMM and the center's heads reject drafts", { code: 'FORBIDDEN_ROLE' });
       const r = await svc().reject(d, req.body.reason, req.staff!);
       if (!r) throw new ConflictError(`draft ${d.id} is already ${d.status}`, { code: 'DRAFT_DECIDED' });
+      await app.services.audit({
+        actor: `staff:${req.staff!.login}`,
+        action: 'draft.reject',
+        entity: 'reply_draft',
+        entityId: d.id,
+        before: { status: d.status },
+        after: { status: 'rejected', reason: req.body.reason },
+        ip: req.ip,
+      });
       return draftView(r);
     },
   );

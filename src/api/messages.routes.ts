@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { isLabelTask, LABEL_TASKS, labelValues } from '../store/label.store.ts';
-import { requireBearer } from './auth.ts';
+import { actorName } from './access.ts';
 import {
   ErrorSchema,
   IdParamsSchema,
@@ -12,9 +12,6 @@ import {
 } from './schemas/message.schema.ts';
 import { messageView } from './views.ts';
 
-/** Who a correction is attributed to until staff log in (web workspace issue). */
-const API_TOKEN_ACTOR = 'api-token';
-
 export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/messages',
@@ -23,7 +20,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: IngestBodySchema,
         response: { 202: Type.Object({ id: Type.Integer(), created: Type.Boolean() }), 400: ErrorSchema },
       },
-      preValidation: async (req) => requireBearer(req, [app.services.tokens.ingest]),
+      config: { access: 'messages.ingest' },
     },
     async (req, reply) => {
       const b = req.body;
@@ -39,7 +36,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/messages/:id',
     {
       schema: { params: IdParamsSchema },
-      preHandler: async (req) => requireBearer(req, [app.services.tokens.api]),
+      config: { access: 'messages.read' },
     },
     async (req) => {
       const [row, corrections] = await Promise.all([
@@ -61,8 +58,8 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: LabelBodySchema,
         response: { 201: LabelCreatedSchema, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
       },
-      // Before validation: a caller without the token learns nothing about the body's shape.
-      preValidation: async (req) => requireBearer(req, [app.services.tokens.api]),
+      // Checked before validation: a caller without the right learns nothing about the body's shape.
+      config: { access: 'labels.write' },
     },
     async (req, reply) => {
       const { task, label } = req.body;
@@ -83,7 +80,16 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         messageId: req.params.id,
         task,
         label,
-        actor: API_TOKEN_ACTOR,
+        actor: actorName(req.principal),
+      });
+      await app.services.audit({
+        actor: actorName(req.principal),
+        action: 'label.create',
+        entity: 'message',
+        entityId: req.params.id,
+        before: r.ok ? { [task]: r.label.previous } : undefined,
+        after: { [task]: label },
+        ip: req.ip,
       });
       if (!r.ok && r.reason === 'not_found') throw new NotFoundError('message', String(req.params.id));
       if (!r.ok)

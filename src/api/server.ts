@@ -22,6 +22,20 @@ import { messagesRoutes } from './messages.routes.ts';
 import { webhooksRoutes, type WebhookTargets } from './webhooks.routes.ts';
 import { draftsRoutes } from './drafts.routes.ts';
 import type { Approvals } from '../responders/approval.ts';
+import type { Workflow } from '../responders/workflow.ts';
+import type { AuditEntry, AuthStore } from '../store/auth.store.ts';
+import type { Database } from '../store/db.ts';
+import type { StaffStore } from '../store/staff.store.ts';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fs from 'node:fs';
+import path from 'node:path';
+import { installAccessControl } from './access.ts';
+import { authRoutes } from './auth.routes.ts';
+import type { Live } from './live.ts';
+import { settingsRoutes } from './settings.routes.ts';
 
 export interface ApiServices {
   tokens: { ingest: string; api: string };
@@ -39,6 +53,17 @@ export interface ApiServices {
   webhooks: () => WebhookTargets | undefined;
   /** SMM decisions on reply drafts (staff tokens). */
   workflow: Approvals;
+  /** Staff actions on incidents (the card buttons' twin). */
+  workflowActions: Workflow;
+  auth: AuthStore;
+  staff: StaffStore;
+  database: Database;
+  audit: (e: AuditEntry) => Promise<void>;
+  live: Live;
+  /** Mark the session cookie Secure (PUBLIC_URL is https). */
+  secureCookies: boolean;
+  /** Folder of the built web workspace; absent → no UI is served. */
+  webDir?: string;
   /** Messages to citizens about an incident: status changes and official replies. */
   citizens: {
     statusChanged(
@@ -118,14 +143,64 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'INTERNAL', message: 'Internal error; see the server log' });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
-  );
+
+  app.setNotFoundHandler((req, reply) => {
+    const web = opts.services.webDir;
+    const url = req.url.split('?')[0]!;
+    // The workspace is a single-page app: a GET of a page (not the API) gets index.html.
+    if (
+      req.method === 'GET' &&
+      web &&
+      !url.startsWith('/api/') &&
+      !url.startsWith('/webhooks/') &&
+      fs.existsSync(path.join(web, 'index.html'))
+    )
+      return reply.type('text/html; charset=utf-8').send(fs.readFileSync(path.join(web, 'index.html')));
+    return reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${url}` });
+  });
+
+  await app.register(cookie);
+  installAccessControl(app as unknown as FastifyInstance, () => ({
+    envTokens: opts.services.tokens,
+    session: (id) => opts.services.auth.session(id),
+    staffToken: (t) => opts.services.staff.byToken(t),
+    apiToken: (t) => opts.services.auth.apiToken(t),
+  }));
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Отклик API',
+        version: '1',
+        description:
+          'API of the regional feedback platform. Staff authenticate with a session (POST /api/v1/auth/login, then the cookie and the x-csrf-token header on writes) or a personal token (Bearer stf_…); integrations with a scoped token (Bearer int_…, or INGEST_TOKEN / API_TOKEN). Who may call what: see the README table.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'otklik_session' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Route access classes go into the OpenAPI document, so each operation says who may call it.
+  app.addHook('onRoute', (route) => {
+    const access = (route.config as { access?: string } | undefined)?.access;
+    if (!access) return;
+    const schema = (route.schema ??= {}) as Record<string, unknown>;
+    schema.description = `Access: ${access} (see the README table)`;
+    schema.security = [{ bearer: [] }, { session: [] }];
+  });
 
   await app.register(healthRoutes);
   await app.register(messagesRoutes, { prefix: '/api/v1' });
   await app.register(incidentsRoutes, { prefix: '/api/v1' });
   await app.register(draftsRoutes, { prefix: '/api/v1' });
+  await app.register(authRoutes, { prefix: '/api/v1' });
+  await app.register(settingsRoutes, { prefix: '/api/v1' });
+  const web = opts.services.webDir;
+  if (web && fs.existsSync(path.join(web, 'index.html')))
+    await app.register(fastifyStatic, { root: web, prefix: '/', wildcard: false, index: ['index.html'] });
   await app.register(webhooksRoutes, { targets: opts.services.webhooks });
   return app as unknown as FastifyInstance;
 }

@@ -2,7 +2,7 @@
  * Incidents: grouping messages into incidents (one transaction per message, serialised per
  * sector × municipality), status changes with their events, and the read side for the API.
  */
-import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { decideGrouping, type GroupingPolicy } from '../domain/grouping.ts';
 import {
   INCIDENT_STATUSES,
@@ -40,6 +40,15 @@ export interface IncidentFilters {
   municipality?: string[];
   agency?: string[];
   overdue?: boolean;
+  channel?: string[];
+  /** Incidents with at least one message of this sentiment. */
+  sentiment?: string;
+  /** Russian full-text search over the summary and the messages. */
+  q?: string;
+  /** `deadline` (soonest resolution deadline first), `-updated`; default: latest message first. */
+  sort?: 'deadline' | '-updated';
+  /** Staff scopes (one per grant, OR-ed; a grant with no scope means everything). */
+  scope?: { sector: string | null; agencyId: string | null; municipality: string | null }[];
 }
 
 export interface IncidentStore {
@@ -426,13 +435,42 @@ export function createIncidentStore(database: Database): IncidentStore {
         conds.push(
           and(inArray(s.incidents.status, [...OPEN_STATUSES]), lt(s.incidents.resolutionDue, now)) as SQL,
         );
+      if (f.channel?.length) conds.push(inArray(s.incidents.channelKind, f.channel));
+      if (f.sentiment)
+        conds.push(
+          sql`exists (select 1 from messages m where m.incident_id = ${s.incidents.id} and m.sentiment = ${f.sentiment})`,
+        );
+      if (f.q?.trim()) {
+        const q = f.q.trim().slice(0, 200);
+        conds.push(
+          sql`(to_tsvector('russian', ${s.incidents.summary}) @@ plainto_tsquery('russian', ${q})
+               or exists (select 1 from messages m where m.incident_id = ${s.incidents.id}
+                          and to_tsvector('russian', m.text) @@ plainto_tsquery('russian', ${q})))`,
+        );
+      }
+      if (f.scope && !f.scope.some((g) => !g.sector && !g.agencyId && !g.municipality)) {
+        const ors = f.scope.map((g) => {
+          const and_: SQL[] = [];
+          if (g.sector) and_.push(eq(s.incidents.sector, g.sector));
+          if (g.agencyId) and_.push(eq(s.incidents.agencyId, g.agencyId));
+          if (g.municipality) and_.push(eq(s.incidents.municipality, g.municipality));
+          return and(...and_) as SQL;
+        });
+        conds.push(ors.length ? (or(...ors) as SQL) : sql`false`);
+      }
       const where = conds.length ? and(...conds) : undefined;
+      const order =
+        f.sort === 'deadline'
+          ? [asc(s.incidents.resolutionDue), asc(s.incidents.id)]
+          : f.sort === '-updated'
+            ? [desc(s.incidents.updatedAt), desc(s.incidents.id)]
+            : [desc(s.incidents.lastMessageAt), desc(s.incidents.id)];
       const [items, [count]] = await Promise.all([
         db
           .select()
           .from(s.incidents)
           .where(where)
-          .orderBy(desc(s.incidents.lastMessageAt), desc(s.incidents.id))
+          .orderBy(...order)
           .limit(page.limit)
           .offset(page.offset),
         db

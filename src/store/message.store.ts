@@ -34,6 +34,10 @@ export interface MessageStore {
   stuck(state: MessageState, olderThan: Date, limit: number): Promise<number[]>;
   markFailed(ids: readonly number[], reason: string): Promise<void>;
   countByState(): Promise<Record<string, number>>;
+  /** The messages of an incident with their author's name and channel kind, oldest first. */
+  byIncident(
+    incidentId: number,
+  ): Promise<{ row: MessageRow; authorName: string | null; channelKind: string }[]>;
 }
 
 export function createMessageStore(database: Database): MessageStore {
@@ -173,6 +177,18 @@ export function createMessageStore(database: Database): MessageStore {
         .update(s.messages)
         .set({ state: 'failed', stateChangedAt: new Date(), lastError: reason })
         .where(inArray(s.messages.id, [...ids]));
+    },
+
+    async byIncident(incidentId) {
+      const rows = await db
+        .select({ row: s.messages, authorName: s.authors.name, channelKind: s.sources.channelKind })
+        .from(s.messages)
+        .leftJoin(s.authors, eq(s.authors.id, s.messages.authorId))
+        .innerJoin(s.sources, eq(s.sources.id, s.messages.sourceId))
+        .where(eq(s.messages.incidentId, incidentId))
+        .orderBy(s.messages.id)
+        .limit(500);
+      return rows;
     },
 
     async countByState() {

@@ -447,3 +447,46 @@ export const botDialogs = pgTable(
   },
   (t) => [primaryKey({ columns: [t.sourceId, t.chatId] })],
 );
+
+/** Logged-in staff sessions (web workspace): the cookie holds a random id, stored here as SHA-256. */
+export const staffSessions = pgTable(
+  'staff_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => staffUsers.id),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('staff_sessions_user_idx').on(t.userId)],
+);
+
+/** Integration API tokens with scopes (stored as SHA-256). */
+export const apiTokens = pgTable('api_tokens', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  scopes: jsonb('scopes').$type<string[]>().notNull(),
+  revoked: boolean('revoked').notNull().default(false),
+  lastUsedAt: ts('last_used_at'),
+  createdAt: createdAt(),
+});
+
+/** The audit trail of every write by staff or integrations: who, when, what, before and after. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    entity: text('entity').notNull(),
+    entityId: text('entity_id'),
+    before: jsonb('before').$type<unknown>(),
+    after: jsonb('after').$type<unknown>(),
+    ip: text('ip'),
+    at: ts('at').notNull().defaultNow(),
+  },
+  (t) => [index('audit_entity_idx').on(t.entity, t.entityId), index('audit_at_idx').on(t.at)],
+);

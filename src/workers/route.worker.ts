@@ -9,6 +9,8 @@ export interface RouteDeps {
   context: () => Promise<RouteContext>;
   /** Called for an incident whose clock restarted because a new message joined it (update its cards). */
   onResumed?: (incidentId: number) => Promise<unknown>;
+  /** Incidents opened or joined (live updates of the workspace). */
+  onRouted?: (incidentIds: number[]) => void;
 }
 
 /** route: analysed messages open or join incidents; a new incident is announced and gets a draft. */
@@ -23,6 +25,7 @@ export function routeProcessor(deps: RouteDeps): Processor<JobData['route']> {
       await deps.queues.add('notify', { incidentId: o.incidentId, kind: 'created' });
       await deps.queues.add('draft', { incidentId: o.incidentId, kind: 'acknowledgement' });
     }
+    deps.onRouted?.([...new Set(outcomes.map((o) => o.incidentId))]);
     return { routed: outcomes.length, opened: outcomes.filter((o) => o.opened).length };
   };
 }

@@ -1,0 +1,25 @@
+// Builds the staff workspace (web/ → web/dist) when it is missing or older than its sources, so that
+// `npm start` and `npm test` always serve the current UI without a separate step. `--force` rebuilds.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web');
+const dist = path.join(root, 'dist', 'index.html');
+
+function newest(dir) {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'dist' || e.name === 'node_modules') continue;
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const force = process.argv.includes('--force');
+if (!force && fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= newest(root)) process.exit(0);
+const { build } = await import('vite');
+const t0 = Date.now();
+await build({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' });
+console.error(`web workspace built in ${((Date.now() - t0) / 1000).toFixed(1)} s → web/dist`);

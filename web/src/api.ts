@@ -1,0 +1,122 @@
+// The JSON client for /api/v1: same-origin fetch (the session cookie goes along by itself), the CSRF
+// header on every non-GET request, uniform errors, and a hook for "session is gone" (401).
+import type { AuthResponse } from './types';
+
+export const API = '/api/v1';
+
+/** An error the UI can show as is: `message` is already meant for the user. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+  get field(): string | undefined {
+    return typeof this.body.field === 'string' ? this.body.field : undefined;
+  }
+}
+
+let csrfToken = '';
+let onUnauthorized: () => void = () => {};
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+/** Called whenever the server answers 401 (except to the login request itself). */
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+export function withQuery(path: string, query: Query = {}): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    qs.set(k, String(v));
+  }
+  const s = qs.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+async function send(method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  // No content-type without a body: fastify rejects an empty body declared as JSON.
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  try {
+    return await fetch(API + path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'Нет связи с сервером. Проверьте подключение и повторите попытку.');
+  }
+}
+
+async function readError(res: Response): Promise<ApiError> {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = await res.json();
+    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
+  const code = typeof body.error === 'string' ? body.error : `HTTP_${res.status}`;
+  const fallback =
+    res.status === 403
+      ? 'Недостаточно прав для этого действия.'
+      : res.status === 404
+        ? 'Не найдено.'
+        : res.status >= 500
+          ? `Ошибка сервера (HTTP ${res.status}). Повторите попытку позже.`
+          : `Запрос не выполнен (HTTP ${res.status}).`;
+  const message = typeof body.message === 'string' && body.message ? body.message : fallback;
+  return new ApiError(res.status, code, message, body);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res = await send(method, path, body);
+  // A stale CSRF token (e.g. the session was renewed in another tab): fetch a fresh one and retry once.
+  if (res.status === 403 && method !== 'GET') {
+    const err = await readError(res.clone());
+    if (/CSRF/i.test(err.code)) {
+      const me = await send('GET', '/auth/me');
+      if (me.ok) {
+        const auth = (await me.json()) as AuthResponse;
+        csrfToken = auth.csrfToken;
+        res = await send(method, path, body);
+      }
+    }
+  }
+  if (res.status === 401 && path !== '/auth/login') {
+    const err = await readError(res);
+    onUnauthorized();
+    throw err;
+  }
+  if (!res.ok) throw await readError(res);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query) => request<T>('GET', withQuery(path, query)),
+  post: <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {}),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
+  del: <T>(path: string) => request<T>('DELETE', path),
+};
+
+/** Text for any thrown value. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

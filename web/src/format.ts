@@ -1,0 +1,159 @@
+// Display helpers: dates in Barnaul time and the Russian labels of codes.
+
+const dateTime = new Intl.DateTimeFormat('ru-RU', {
+  timeZone: 'Asia/Barnaul',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
+const dateOnly = new Intl.DateTimeFormat('ru-RU', {
+  timeZone: 'UTC',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+  weekday: 'short',
+});
+
+/** «27.11.2026, 14:05» in Asia/Barnaul; «—» for nothing. */
+export function fmtDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : dateTime.format(d);
+}
+
+/** A calendar day `2026-01-07` as «ср, 07.01.2026». */
+export function fmtDay(day: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? day : dateOnly.format(d);
+}
+
+export function fmtPercent(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return `${Math.round(v * 100)} %`;
+}
+
+export function incidentNumber(id: number | string): string {
+  return `№ ${String(id).padStart(6, '0')}`;
+}
+
+export const ROLE_LABELS: Record<string, string> = {
+  curator: 'Куратор',
+  responsible_executive: 'Ответственный исполнитель',
+  sector_responsible: 'Ответственный в профильном блоке',
+  sector_head: 'Руководитель профильного блока',
+  tech_admin: 'Технический администратор',
+  internal_policy: 'Представитель блока внутренней политики',
+  center_head: 'Руководитель ЦУР',
+  direction_head: 'Руководитель направления',
+  smm: 'SMM-специалист',
+  analyst: 'Аналитик',
+  agency_operator: 'Оператор ведомства',
+};
+
+export const DRAFT_KIND_LABELS: Record<string, string> = {
+  acknowledgement: 'Подтверждение',
+  in_progress: 'В работе',
+  resolved: 'Решено',
+  redirect: 'Переадресация',
+  details_request: 'Запрос уточнений',
+};
+
+export const DRAFT_STATUS_LABELS: Record<string, string> = {
+  pending: 'Ожидает согласования',
+  approved_once: 'Согласован одним сотрудником',
+  approved: 'Согласован',
+  sent: 'Отправлен',
+  rejected: 'Отклонён',
+  failed: 'Ошибка отправки',
+  superseded: 'Заменён',
+};
+
+export const CHECK_LABELS: Record<string, string> = {
+  slots_filled: 'Все поля заполнены',
+  polite: 'Вежливый тон',
+  object_mentioned: 'Указан адрес/объект',
+  promise_has_date: 'Обещания со сроком',
+};
+
+export const EVENT_LABELS: Record<string, string> = {
+  created: 'Создан',
+  status_changed: 'Статус',
+  accepted: 'Принят',
+  reassigned: 'Передан',
+  draft_prepared: 'Подготовлен черновик',
+  reply_approved: 'Ответ отправлен',
+  draft_rejected: 'Черновик отклонён',
+  sla_breached: 'Просрочен срок',
+  sla_paused: 'Срок приостановлен',
+  sla_resumed: 'Срок возобновлён',
+  analysis_corrected: 'Исправлен анализ',
+  citizens_notified: 'Граждане уведомлены',
+  satisfaction_asked: 'Запрошена оценка',
+  message_added: 'Новое сообщение',
+  details_requested: 'Запрошены уточнения',
+};
+
+export const SENTIMENT_LABELS: Record<string, string> = {
+  negative: 'Негативная',
+  neutral: 'Нейтральная',
+  positive: 'Позитивная',
+};
+
+export const SLA_UNIT_LABELS: Record<string, string> = {
+  calendar_hours: 'календарных часов',
+  working_hours: 'рабочих часов',
+  working_days: 'рабочих дней',
+};
+
+export const CALENDAR_KIND_LABELS: Record<string, string> = {
+  holiday: 'Нерабочий праздничный день',
+  working_weekend: 'Рабочий выходной',
+  short_day: 'Сокращённый день',
+};
+
+/** Fallback labels when /reference has not been loaded. */
+export const STATUS_LABELS: Record<string, string> = {
+  new: 'Новый',
+  assigned: 'Назначен',
+  in_progress: 'В работе',
+  answered: 'Дан ответ',
+  resolved: 'Решён',
+  closed: 'Закрыт',
+  rejected: 'Отклонён',
+  spam: 'Спам',
+  reopened: 'Возобновлён',
+};
+
+/** Legal status moves (mirrors the server's status machine; the server has the last word). */
+export const TRANSITIONS: Record<string, string[]> = {
+  new: ['assigned', 'rejected', 'spam'],
+  assigned: ['in_progress', 'rejected', 'spam'],
+  in_progress: ['answered', 'resolved', 'assigned'],
+  answered: ['resolved', 'reopened'],
+  resolved: ['closed', 'reopened'],
+  closed: ['reopened'],
+  rejected: ['reopened'],
+  spam: ['reopened'],
+  reopened: ['assigned', 'in_progress'],
+};
+
+export const OPEN_STATUSES = ['new', 'assigned', 'in_progress', 'answered', 'reopened'];
+
+export function label(map: Record<string, string>, code: string | null | undefined): string {
+  if (!code) return '—';
+  return map[code] ?? code;
+}
+
+/** Only http(s) links from citizen data become clickable (never `javascript:` and the like). */
+export function safeUrl(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}

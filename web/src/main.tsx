@@ -1,0 +1,3 @@
+import { render } from 'preact';
+
+render(<p>Отклик</p>, document.getElementById('app')!);

@@ -1,0 +1,57 @@
+// Reference data (sectors, municipalities, agencies, statuses, channels) shared by all pages.
+import { createContext } from 'preact';
+import { useContext } from 'preact/hooks';
+import { STATUS_LABELS } from './format';
+import type { Reference } from './types';
+
+export const EMPTY_REFERENCE: Reference = {
+  sectors: [],
+  municipalities: [],
+  agencies: [],
+  statuses: [],
+  channels: [],
+};
+
+export class RefData {
+  private sectorNames: Map<string, string>;
+  private municipalityNames: Map<string, string>;
+  private agencyNames: Map<string, string>;
+  private statusLabels: Map<string, string>;
+  private channelLabels: Map<string, string>;
+
+  constructor(readonly data: Reference) {
+    this.sectorNames = new Map(data.sectors.map((s) => [s.code, s.name]));
+    this.municipalityNames = new Map(data.municipalities.map((m) => [m.code, m.shortName]));
+    this.agencyNames = new Map(data.agencies.map((a) => [a.id, a.shortName]));
+    this.statusLabels = new Map(data.statuses.map((s) => [s.code, s.label]));
+    this.channelLabels = new Map(data.channels.map((c) => [c.code, c.label]));
+  }
+
+  sector(code: string | null | undefined): string {
+    return code ? (this.sectorNames.get(code) ?? code) : '—';
+  }
+  municipality(code: string | null | undefined): string {
+    return code ? (this.municipalityNames.get(code) ?? code) : '—';
+  }
+  agency(id: string | null | undefined): string {
+    return id ? (this.agencyNames.get(id) ?? id) : '—';
+  }
+  status(code: string | null | undefined): string {
+    return code ? (this.statusLabels.get(code) ?? STATUS_LABELS[code] ?? code) : '—';
+  }
+  channel(code: string | null | undefined): string {
+    return code ? (this.channelLabels.get(code) ?? code) : '—';
+  }
+  /** Status options: from /reference, or the built-in list when it is empty. */
+  statuses(): { code: string; label: string }[] {
+    return this.data.statuses.length
+      ? this.data.statuses
+      : Object.entries(STATUS_LABELS).map(([code, label]) => ({ code, label }));
+  }
+}
+
+export const RefContext = createContext<RefData>(new RefData(EMPTY_REFERENCE));
+
+export function useReference(): RefData {
+  return useContext(RefContext);
+}
