@@ -24,7 +24,7 @@ import { createStaffDialog } from './connectors/staff-dialog.ts';
 import { botIdOf, createTelegramSender } from './connectors/telegram.connector.ts';
 import { createStaffStore, type StaffStore } from './store/staff.store.ts';
 import { createTemplateStore } from './store/template.store.ts';
-import { createAuthStore } from './store/auth.store.ts';
+import { createAuthStore, type AuthStore } from './store/auth.store.ts';
 import { createLive } from './api/live.ts';
 import path from 'node:path';
 import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
@@ -82,6 +82,7 @@ export interface App {
   /** Telegram bots and VK communities listening in this process (connectors role with tokens set). */
   bots?: Bots;
   staff: StaffStore;
+  auth: AuthStore;
   workflow: Workflow;
   approvals: Approvals;
   api?: FastifyInstance;
@@ -247,6 +248,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       reference,
       ingestor,
       staff,
+      auth,
       workflow,
       approvals,
       connectors: [],

@@ -406,7 +406,7 @@ function MessageCard({ message: m, onCorrected }: { message: Message; onCorrecte
     setDone(null);
     try {
       await api.post(`/messages/${m.id}/labels`, { task, label: value });
-      setDone(task === 'sector' ? 'Исправлено' : 'Исправлено');
+      setDone('Исправлено');
       onCorrected();
     } catch (e) {
       revert();
@@ -426,10 +426,8 @@ function MessageCard({ message: m, onCorrected }: { message: Message; onCorrecte
         <span class={m.author ? 'author' : 'author muted'} data-testid="message-author">
           {m.author ?? 'скрыто'}
         </span>
-        <span class="muted">{ref.channel(m.channelKind) !== '—' ? ref.channel(m.channelKind) : m.source}</span>
-        <span class="muted small" title={m.source}>
-          {m.source}
-        </span>
+        {m.channelKind && <span class="muted">{ref.channel(m.channelKind)}</span>}
+        <span class="muted small">{m.source}</span>
         <span class="muted">{fmtDateTime(m.postedAt)}</span>
         {url && (
           <a href={url} target="_blank" rel="noopener noreferrer nofollow">

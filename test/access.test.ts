@@ -1,0 +1,281 @@
+/**
+ * Who may call what, on the real API (PostgreSQL, Redis): every role of the regulation against every
+ * endpoint class (allowed / refused, per the ACCESS table that the README prints), integration scopes,
+ * staff login (argon2, lockout, CSRF), scope by agency, personal data by role, the audit trail, the
+ * OpenAPI document.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS, type AccessClass } from '../src/api/access.ts';
+import { ROLES } from '../src/store/seed.ts';
+import { API_TOKEN, INGEST_TOKEN, ingestBody, startTestApp, waitFor, type TestApp } from './helpers.ts';
+
+describe('access control', () => {
+  let t: TestApp;
+  let messageId: number;
+  let incidentId: number;
+  const tokens = new Map<string, string>();
+
+  const call = async (method: string, url: string, headers: Record<string, string>, body?: unknown) =>
+    t.app.api!.inject({
+      method: method as 'GET',
+      url,
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+      payload: body ? JSON.stringify(body) : undefined,
+    });
+
+  /** One representative request per access class; «allowed» means neither 401 nor 403. */
+  const PROBES: Record<AccessClass, () => [string, string, unknown?]> = {
+    'messages.ingest': () => [
+      'POST',
+      '/api/v1/messages',
+      ingestBody('В Бийске нет света на улице Мартьянова'),
+    ],
+    'messages.read': () => ['GET', `/api/v1/messages/${messageId}`],
+    'labels.write': () => [
+      'POST',
+      `/api/v1/messages/${messageId}/labels`,
+      { task: 'sentiment', label: 'negative' },
+    ],
+    'incidents.read': () => ['GET', '/api/v1/incidents?limit=1'],
+    'incidents.act': () => ['POST', `/api/v1/incidents/${incidentId}/transitions`, { to: 'closed' }],
+    'incidents.reply': () => [
+      'POST',
+      `/api/v1/incidents/${incidentId}/replies`,
+      { text: 'Спасибо, работы ведутся.', key: `k${Math.random().toString(36).slice(2)}` },
+    ],
+    'drafts.read': () => ['GET', '/api/v1/drafts'],
+    'drafts.decide': () => ['POST', '/api/v1/drafts/999999/reject', { reason: 'проверка прав' }],
+    'settings.read': () => ['GET', '/api/v1/settings/sectors'],
+    'settings.write': () => ['PATCH', '/api/v1/settings/sectors/other', { active: true }],
+    'users.manage': () => ['GET', '/api/v1/settings/users'],
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ roles: ['api', 'workers'] });
+    const r = await call(
+      'POST',
+      '/api/v1/messages',
+      { authorization: `Bearer ${INGEST_TOKEN}` },
+      ingestBody('В Барнауле на улице Попова, 10 яма на дороге'),
+    );
+    messageId = (r.json() as { id: number }).id;
+    incidentId = await waitFor(async () => {
+      const m = await call('GET', `/api/v1/messages/${messageId}`, { authorization: `Bearer ${API_TOKEN}` });
+      return (m.json() as { incidentId: number | null }).incidentId ?? undefined;
+    });
+    for (const role of ROLES) {
+      const m = await t.app.staff.create({
+        login: `u-${role.code}`,
+        name: role.name,
+        grants: [{ role: role.code }],
+      });
+      tokens.set(role.code, await t.app.staff.issueToken(m.id, 'test'));
+    }
+  });
+  afterAll(async () => t?.close());
+
+  it('every role against every endpoint class, as the table says', async () => {
+    const wrong: string[] = [];
+    for (const role of ROLES) {
+      for (const [cls, probe] of Object.entries(PROBES) as [
+        AccessClass,
+        () => [string, string, unknown?],
+      ][]) {
+        const [method, url, body] = probe();
+        const res = await call(method, url, { authorization: `Bearer ${tokens.get(role.code)}` }, body);
+        const allowed = (ACCESS[cls].roles as readonly string[]).includes(role.code);
+        const got = res.statusCode !== 401 && res.statusCode !== 403;
+        if (allowed !== got)
+          wrong.push(
+            `${role.code} ${cls}: expected ${allowed ? 'allowed' : 'refused'}, got ${res.statusCode} ${res.body.slice(0, 120)}`,
+          );
+        if (!allowed && res.statusCode !== 403)
+          wrong.push(`${role.code} ${cls}: refusal must be 403, got ${res.statusCode}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('integration tokens act by scope; drafts are for named staff only', async () => {
+    const readOnly = await t.app.auth.createApiToken('dashboard', ['read']);
+    const wrong: string[] = [];
+    for (const [cls, probe] of Object.entries(PROBES) as [AccessClass, () => [string, string, unknown?]][]) {
+      const [method, url, body] = probe();
+      const res = await call(method, url, { authorization: `Bearer ${readOnly}` }, body);
+      const allowed = (ACCESS[cls].scopes as readonly string[]).includes('read');
+      if (allowed !== (res.statusCode !== 401 && res.statusCode !== 403))
+        wrong.push(`${cls}: ${res.statusCode}`);
+    }
+    expect(wrong).toEqual([]);
+    const drafts = await call('GET', '/api/v1/drafts', { authorization: `Bearer ${API_TOKEN}` });
+    expect(drafts.statusCode).toBe(403);
+    expect((await call('GET', '/api/v1/incidents', { authorization: 'Bearer int_forged' })).statusCode).toBe(
+      401,
+    );
+    expect((await call('GET', '/api/v1/incidents', {})).statusCode).toBe(401);
+  });
+
+  it("an agency operator sees only their agency: the list is filtered and another agency's incident is refused", async () => {
+    const inc = (
+      await call('GET', `/api/v1/incidents/${incidentId}`, { authorization: `Bearer ${API_TOKEN}` })
+    ).json() as { agencyId: string };
+    const own = await t.app.staff.create({
+      login: 'op-own',
+      name: 'Свой',
+      grants: [{ role: 'agency_operator', agencyId: inc.agencyId }],
+    });
+    const other = await t.app.staff.create({
+      login: 'op-other',
+      name: 'Чужой',
+      grants: [{ role: 'agency_operator', agencyId: 'minzdrav' }],
+    });
+    const ownT = await t.app.staff.issueToken(own.id, 't');
+    const otherT = await t.app.staff.issueToken(other.id, 't');
+    expect(
+      (await call('GET', `/api/v1/incidents/${incidentId}`, { authorization: `Bearer ${ownT}` })).statusCode,
+    ).toBe(200);
+    const refused = await call('GET', `/api/v1/incidents/${incidentId}`, {
+      authorization: `Bearer ${otherT}`,
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: 'FORBIDDEN_SCOPE' });
+    const list = (await call('GET', '/api/v1/incidents', { authorization: `Bearer ${otherT}` })).json() as {
+      items: { id: number }[];
+    };
+    expect(list.items.map((i) => i.id)).not.toContain(incidentId);
+  });
+
+  it("citizens' names only for roles that may see personal data", async () => {
+    const smm = (
+      await call('GET', `/api/v1/incidents/${incidentId}`, { authorization: `Bearer ${tokens.get('smm')}` })
+    ).json() as { messages: { author: string | null }[] };
+    const analyst = (
+      await call('GET', `/api/v1/incidents/${incidentId}`, {
+        authorization: `Bearer ${tokens.get('analyst')}`,
+      })
+    ).json() as { messages: { author: string | null; text: string }[] };
+    expect(smm.messages[0]!.author).not.toBeNull();
+    expect(analyst.messages[0]!.author).toBeNull();
+    expect(analyst.messages[0]!.text).toContain('Попова');
+  });
+
+  it('staff log in with a password; writes need the CSRF header; five failures lock the account', async () => {
+    const m = await t.app.staff.create({ login: 'web-smm', name: 'Веб SMM', grants: [{ role: 'smm' }] });
+    await t.app.auth.setPassword(m.id, 'correct horse battery');
+    const bad = await call('POST', '/api/v1/auth/login', {}, { login: 'web-smm', password: 'wrong' });
+    expect(bad.statusCode).toBe(401);
+    const ok = await call(
+      'POST',
+      '/api/v1/auth/login',
+      {},
+      { login: 'web-smm', password: 'correct horse battery' },
+    );
+    expect(ok.statusCode).toBe(200);
+    const { csrfToken, user } = ok.json() as { csrfToken: string; user: { roles: string[] } };
+    expect(user.roles).toEqual(['smm']);
+    const cookie = ok.cookies.find((c) => c.name === 'otklik_session')!;
+    expect(cookie.httpOnly).toBe(true);
+    expect(cookie.sameSite).toBe('Strict');
+    const hdr = { cookie: `otklik_session=${cookie.value}` };
+    expect((await call('GET', '/api/v1/drafts', hdr)).statusCode).toBe(200);
+    const noCsrf = await call('POST', `/api/v1/messages/${messageId}/labels`, hdr, {
+      task: 'sentiment',
+      label: 'neutral',
+    });
+    expect(noCsrf.statusCode).toBe(403);
+    expect(noCsrf.json()).toMatchObject({ error: 'CSRF_FAILED' });
+    const withCsrf = await call(
+      'POST',
+      `/api/v1/messages/${messageId}/labels`,
+      { ...hdr, 'x-csrf-token': csrfToken },
+      { task: 'sentiment', label: 'neutral' },
+    );
+    expect(withCsrf.statusCode).toBe(201);
+    expect((await call('POST', '/api/v1/auth/logout', hdr)).statusCode).toBe(204);
+    expect((await call('GET', '/api/v1/drafts', hdr)).statusCode).toBe(401);
+    // Lockout: 5 wrong passwords in a row, then even the right one is refused with 423.
+    for (let i = 0; i < 4; i++)
+      expect(
+        (await call('POST', '/api/v1/auth/login', {}, { login: 'web-smm', password: `x${i}` })).statusCode,
+      ).toBe(401);
+    expect(
+      (await call('POST', '/api/v1/auth/login', {}, { login: 'web-smm', password: 'x5' })).statusCode,
+    ).toBe(423);
+    const locked = await call(
+      'POST',
+      '/api/v1/auth/login',
+      {},
+      { login: 'web-smm', password: 'correct horse battery' },
+    );
+    expect(locked.statusCode).toBe(423);
+    expect(locked.json()).toMatchObject({ error: 'AUTH_LOCKED' });
+    const [row] = await t.app.database.query<{ password_hash: string }>(
+      `select password_hash from staff_users where login = 'web-smm'`,
+      [],
+    );
+    expect(row!.password_hash).toMatch(/^\$argon2id\$/);
+  });
+
+  it('every write is in the audit trail with who, before and after', async () => {
+    const res = await call(
+      'PATCH',
+      '/api/v1/settings/sectors/roads',
+      { authorization: `Bearer ${tokens.get('tech_admin')}` },
+      { telegramChatId: '-100777' },
+    );
+    expect(res.statusCode).toBe(200);
+    const audit = (
+      await call('GET', '/api/v1/audit?entity=sector_block&entityId=roads', {
+        authorization: `Bearer ${tokens.get('tech_admin')}`,
+      })
+    ).json() as {
+      items: {
+        actor: string;
+        before: { telegramChatId: string | null };
+        after: { telegramChatId: string };
+      }[];
+    };
+    expect(audit.items[0]).toMatchObject({
+      actor: 'staff:u-tech_admin',
+      before: { telegramChatId: null },
+      after: { telegramChatId: '-100777' },
+    });
+    const labels = (
+      await call('GET', `/api/v1/audit?entity=message&entityId=${messageId}`, {
+        authorization: `Bearer ${tokens.get('tech_admin')}`,
+      })
+    ).json() as { items: { action: string }[] };
+    expect(labels.items.map((i) => i.action)).toContain('label.create');
+  });
+
+  it('finds incidents by Russian full-text search (word forms) and filters by channel and sentiment', async () => {
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
+    const found = (
+      await call('GET', `/api/v1/incidents?q=${encodeURIComponent('ямы дороги')}`, auth)
+    ).json() as { items: { id: number }[] };
+    expect(found.items.map((i) => i.id)).toContain(incidentId);
+    const none = (
+      await call('GET', `/api/v1/incidents?q=${encodeURIComponent('больница')}`, auth)
+    ).json() as { items: unknown[] };
+    expect(none.items).toHaveLength(0);
+    const api = (await call('GET', '/api/v1/incidents?channel=api&sort=deadline', auth)).json() as {
+      items: { id: number }[];
+    };
+    expect(api.items.map((i) => i.id)).toContain(incidentId);
+    const social = (await call('GET', '/api/v1/incidents?channel=social', auth)).json() as {
+      items: { id: number }[];
+    };
+    expect(social.items.map((i) => i.id)).not.toContain(incidentId);
+  });
+
+  it('publishes an OpenAPI document and Swagger UI at /docs, each operation naming its access class', async () => {
+    const ui = await call('GET', '/docs/', {});
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toMatch(/swagger/i);
+    const doc = (await call('GET', '/docs/json', {})).json() as {
+      paths: Record<string, Record<string, { description?: string }>>;
+    };
+    expect(doc.paths['/api/v1/incidents']!.get!.description).toContain('incidents.read');
+    expect(doc.paths['/api/v1/drafts/{id}/approve']!.post!.description).toContain('drafts.decide');
+  });
+});
