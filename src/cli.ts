@@ -11,6 +11,7 @@ import { ImportFileError, importFile, parseMapping } from './connectors/file-imp
 import { openDatabase } from './store/db.ts';
 import { ROLES, seedReferenceData } from './store/seed.ts';
 import { createStaffStore } from './store/staff.store.ts';
+import { createAuthStore } from './store/auth.store.ts';
 import { countByTask, createLabelStore, labelsToJsonl, writeLabelsFile } from './store/label.store.ts';
 
 const HELP = `Отклик — платформа обратной связи ЦУР
@@ -30,6 +31,8 @@ Usage:
                    [--telegram USER_ID]
                                a staff member with role grants (scoped or not); prints a personal API token
   otklik staff token --login L issues another personal API token
+  otklik staff password --login L
+                               sets the web login password, read from stdin (first line, ≥ 10 characters)
   otklik env                   the table of environment variables
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
@@ -262,14 +265,31 @@ async function staffCommand(rest: string[], config: ReturnType<typeof loadConfig
   }
   const { values, positionals } = parsed;
   const sub = positionals[0];
-  if (!values.login || (sub !== 'add' && sub !== 'token')) {
-    console.error('otklik staff: use "staff add --login L --name N --role R" or "staff token --login L"');
+  if (!values.login || (sub !== 'add' && sub !== 'token' && sub !== 'password')) {
+    console.error('otklik staff: use "staff add --login L --name N --role R", "staff token --login L" or "staff password --login L"');
     return 2;
   }
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
   try {
     await seedReferenceData(database);
     const store = createStaffStore(database);
+    if (sub === 'password') {
+      const m = await store.byLogin(values.login);
+      if (!m) {
+        console.error(`otklik staff password: no active staff member "${values.login}"`);
+        return 2;
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+      if (password.length < 10) {
+        console.error('otklik staff password: the password must be at least 10 characters (given on stdin)');
+        return 2;
+      }
+      await createAuthStore(database, store).setPassword(m.id, password);
+      console.error(`Пароль для ${m.login} установлен`);
+      return 0;
+    }
     if (sub === 'token') {
       const m = await store.byLogin(values.login);
       if (!m) {

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/store/db.ts';
 import { createStaffStore } from '../src/store/staff.store.ts';
-import { createTestDatabase, runCli, tempDir } from './helpers.ts';
+import { createAuthStore } from '../src/store/auth.store.ts';
+import { ROOT, createTestDatabase, runCli, tempDir } from './helpers.ts';
 
 describe('otklik staff', () => {
   let db: { url: string; drop: () => Promise<void> };
@@ -51,6 +52,25 @@ describe('otklik staff', () => {
     const again = await runCli(['staff', 'token', '--login', 'ivanova'], env);
     expect(again.code).toBe(0);
     expect(again.stdout.trim()).not.toBe(token);
+  });
+
+  it('sets a web login password from stdin, and refuses a short one', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const run = (input: string) =>
+      spawnSync(process.execPath, ['bin/otklik.js', 'staff', 'password', '--login', 'ivanova'], {
+        cwd: ROOT,
+        input,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    expect(run('short\n').status).toBe(2);
+    const ok = run('a long enough password\n');
+    expect(ok.status).toBe(0);
+    database ??= await openDatabase({ url: db.url });
+    const auth = createAuthStore(database, createStaffStore(database));
+    const r = await auth.login('ivanova', 'a long enough password');
+    expect(r.ok).toBe(true);
   });
 
   it('refuses unknown roles, unknown scopes and a second account with the same login, with exit code 2', async () => {
