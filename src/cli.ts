@@ -266,7 +266,9 @@ async function staffCommand(rest: string[], config: ReturnType<typeof loadConfig
   const { values, positionals } = parsed;
   const sub = positionals[0];
   if (!values.login || (sub !== 'add' && sub !== 'token' && sub !== 'password')) {
-    console.error('otklik staff: use "staff add --login L --name N --role R", "staff token --login L" or "staff password --login L"');
+    console.error(
+      'otklik staff: use "staff add --login L --name N --role R", "staff token --login L" or "staff password --login L"',
+    );
     return 2;
   }
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });

@@ -268,6 +268,38 @@ describe('access control', () => {
     expect(social.items.map((i) => i.id)).not.toContain(incidentId);
   });
 
+  it('streams live incident updates (Server-Sent Events) to a logged-in workspace', async () => {
+    await t.app.api!.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.api!.server.address() as { port: number };
+    const ctrl = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${addr.port}/api/v1/stream`, {
+      headers: { authorization: `Bearer ${tokens.get('center_head')}` },
+      signal: ctrl.signal,
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    const got = (async () => {
+      while (!text.includes('event: incident')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await call(
+      'POST',
+      `/api/v1/incidents/${incidentId}/transitions`,
+      { authorization: `Bearer ${API_TOKEN}` },
+      { to: 'spam' },
+    );
+    await Promise.race([got, new Promise((r) => setTimeout(r, 5000))]);
+    ctrl.abort();
+    expect(text).toContain('event: incident');
+    expect(text).toContain(`"id":${incidentId}`);
+    expect(text).toContain('"status":"spam"');
+  });
+
   it('publishes an OpenAPI document and Swagger UI at /docs, each operation naming its access class', async () => {
     const ui = await call('GET', '/docs/', {});
     expect(ui.statusCode).toBe(200);

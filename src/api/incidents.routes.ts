@@ -355,6 +355,7 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   /** Live updates for the workspace: Server-Sent Events `incident` {id, status, updatedAt}. */
   app.get('/stream', { config: read }, (req, reply) => {
+    reply.hijack(); // a long-lived response written by hand
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -382,7 +383,6 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       clearInterval(ping);
       unsubscribe();
     });
-    return reply;
   });
 
   app.get('/reference', { config: read }, async () => {

@@ -412,17 +412,15 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           await tx.update(s.staffUsers).set(fields).where(eq(s.staffUsers.id, req.params.id));
         if (grants) {
           await tx.delete(s.staffRoles).where(eq(s.staffRoles.userId, req.params.id));
-          await tx
-            .insert(s.staffRoles)
-            .values(
-              grants.map((g) => ({
-                userId: req.params.id,
-                role: g.role,
-                sector: g.sector ?? null,
-                agencyId: g.agencyId ?? null,
-                municipality: g.municipality ?? null,
-              })),
-            );
+          await tx.insert(s.staffRoles).values(
+            grants.map((g) => ({
+              userId: req.params.id,
+              role: g.role,
+              sector: g.sector ?? null,
+              agencyId: g.agencyId ?? null,
+              municipality: g.municipality ?? null,
+            })),
+          );
         }
       });
       if (password) await app.services.auth.setPassword(req.params.id, password);
