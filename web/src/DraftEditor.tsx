@@ -4,7 +4,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api';
 import { ErrorLine } from './components';
-import { CHECK_LABELS, DRAFT_KIND_LABELS, DRAFT_STATUS_LABELS, fmtDateTime, fmtPercent, incidentNumber, label } from './format';
+import {
+  CHECK_LABELS,
+  DRAFT_KIND_LABELS,
+  DRAFT_STATUS_LABELS,
+  fmtDateTime,
+  fmtPercent,
+  incidentNumber,
+  label,
+} from './format';
 import type { Check, Draft } from './types';
 
 const EDITABLE = new Set(['pending', 'approved_once']);
@@ -29,7 +37,12 @@ export function CheckList({ checks }: { checks: Check[] }) {
   return (
     <ul class="checks" data-testid="draft-checks">
       {checks.map((c) => (
-        <li key={c.name} class={c.ok ? 'ok' : 'fail'} data-testid="draft-check" data-ok={c.ok ? 'true' : 'false'}>
+        <li
+          key={c.name}
+          class={c.ok ? 'ok' : 'fail'}
+          data-testid="draft-check"
+          data-ok={c.ok ? 'true' : 'false'}
+        >
           <span class="mark">{c.ok ? '✓' : '✗'}</span> {label(CHECK_LABELS, c.name)}
           {c.detail && <span class="muted"> — {c.detail}</span>}
         </li>
@@ -189,7 +202,12 @@ export function DraftEditor({
                 {fmtPercent(s.similarity)}
               </div>
               <div class="suggestion-text">{s.text}</div>
-              <button type="button" class="small-btn" data-testid="suggestion-insert" onClick={() => setText(s.text)}>
+              <button
+                type="button"
+                class="small-btn"
+                data-testid="suggestion-insert"
+                onClick={() => setText(s.text)}
+              >
                 Вставить
               </button>
             </div>
@@ -219,10 +237,21 @@ export function DraftEditor({
       )}
       {editable && (
         <div class="buttons">
-          <button type="button" class="primary" data-testid="draft-approve" disabled={busy} onClick={() => void approve()}>
+          <button
+            type="button"
+            class="primary"
+            data-testid="draft-approve"
+            disabled={busy}
+            onClick={() => void approve()}
+          >
             {draft.status === 'approved_once' ? 'Согласовать (второе)' : 'Согласовать и отправить'}
           </button>
-          <button type="button" data-testid="draft-save" disabled={busy || !dirty} onClick={() => void save()}>
+          <button
+            type="button"
+            data-testid="draft-save"
+            disabled={busy || !dirty}
+            onClick={() => void save()}
+          >
             Сохранить
           </button>
           <button

@@ -4,6 +4,23 @@ import type { AuthResponse } from './types';
 
 export const API = '/api/v1';
 
+const RU_ERRORS: Record<string, string> = {
+  FORBIDDEN_SCOPE:
+    'Этот инцидент вне вашей зоны ответственности: открыть его может только ответственное ведомство или блок.',
+  FORBIDDEN_ROLE: 'Ваша роль не позволяет это действие.',
+  STAFF_ONLY: 'Это действие выполняет сотрудник под своей учётной записью.',
+  AUTH_REQUIRED: 'Войдите в систему.',
+  AUTH_INVALID: 'Неверный логин или пароль.',
+  CSRF_FAILED: 'Сессия устарела — обновите страницу.',
+  DRAFT_DECIDED: 'Черновик уже рассмотрен другим сотрудником — обновите страницу.',
+  DRAFT_CHECKS_FAILED: 'Черновик не прошёл проверки: исправьте текст или отправьте, несмотря на замечания.',
+  SECOND_APPROVAL_SAME_PERSON: 'Второе согласование должен дать другой сотрудник.',
+  MESSAGE_NOT_ANALYZED: 'Сообщение ещё анализируется — повторите через несколько секунд.',
+  NOT_FOUND: 'Не найдено.',
+  VALIDATION_FAILED: 'Проверьте заполнение полей.',
+  EXISTS: 'Такая запись уже есть.',
+};
+
 /** An error the UI can show as is: `message` is already meant for the user. */
 export class ApiError extends Error {
   constructor(
@@ -77,7 +94,9 @@ async function readError(res: Response): Promise<ApiError> {
         : res.status >= 500
           ? `Ошибка сервера (HTTP ${res.status}). Повторите попытку позже.`
           : `Запрос не выполнен (HTTP ${res.status}).`;
-  const message = typeof body.message === 'string' && body.message ? body.message : fallback;
+  // The API's reasons are for developers (English); staff read Russian ones for the common codes.
+  const message =
+    RU_ERRORS[code] ?? (/[а-яё]/i.test(String(body.message ?? '')) ? String(body.message) : null) ?? fallback;
   return new ApiError(res.status, code, message, body);
 }
 

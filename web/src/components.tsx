@@ -125,7 +125,15 @@ export function StatusBadge({ status, label }: { status: string; label?: string 
   return <span class={`badge st-${status}`}>{label || ref.status(status)}</span>;
 }
 
-export function Deadline({ due, overdue, paused }: { due: string | null; overdue?: boolean; paused?: boolean }) {
+export function Deadline({
+  due,
+  overdue,
+  paused,
+}: {
+  due: string | null;
+  overdue?: boolean;
+  paused?: boolean;
+}) {
   return (
     <span class={overdue ? 'deadline overdue' : 'deadline'}>
       {fmtDateTime(due)}
@@ -149,7 +157,9 @@ export function IncidentTable({ items }: { items: IncidentItem[] }) {
           <th>Муниципалитет</th>
           <th>Ведомство</th>
           <th>Суть обращения</th>
-          <th class="c-n" title="Сообщений / авторов">Сообщ.</th>
+          <th class="c-n" title="Сообщений / авторов">
+            Сообщ.
+          </th>
           <th class="c-date">Срок решения</th>
         </tr>
       </thead>
@@ -187,11 +197,10 @@ export function IncidentTable({ items }: { items: IncidentItem[] }) {
               </td>
               <td class="c-n">
                 {messages ?? '—'}
-                {authors !== undefined && <span class="muted"> / {authors}</span>}
+                {authors !== undefined && <span class="muted"> / {authors}</span>}{' '}
                 {!!i.negativeCount && (
                   <span class="tag tag-red" title="Негативных сообщений">
-                    {' '}
-                    −{i.negativeCount}
+                    {i.negativeCount} негат.
                   </span>
                 )}
               </td>

@@ -94,6 +94,12 @@ export const EVENT_LABELS: Record<string, string> = {
   satisfaction_asked: 'Запрошена оценка',
   message_added: 'Новое сообщение',
   details_requested: 'Запрошены уточнения',
+  notification_queued: 'Карточка отправлена в чат',
+  reply_queued: 'Ответ поставлен в отправку',
+  draft_approved_once: 'Первое согласование',
+  draft_edited: 'Черновик изменён',
+  resolved_with_result: 'Результат работ',
+  sla_reminder: 'Напоминание о сроке',
 };
 
 export const SENTIMENT_LABELS: Record<string, string> = {

@@ -51,9 +51,13 @@ export function useRoute(): Route {
   return parseHash(hash);
 }
 
-export function href(path: string, query: Record<string, string | number | boolean | undefined> = {}): string {
+export function href(
+  path: string,
+  query: Record<string, string | number | boolean | undefined> = {},
+): string {
   const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '' && v !== false) qs.set(k, String(v));
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== '' && v !== false) qs.set(k, String(v));
   const s = qs.toString();
   return `#${path}${s ? `?${s}` : ''}`;
 }

@@ -54,7 +54,11 @@ export function stopStream(): void {
 }
 
 /** Calls `fn` (debounced by `delayMs`) after incident events that pass `filter`. */
-export function useIncidentStream(fn: () => void, filter?: (e: IncidentEvent) => boolean, delayMs = 500): void {
+export function useIncidentStream(
+  fn: () => void,
+  filter?: (e: IncidentEvent) => boolean,
+  delayMs = 500,
+): void {
   const fnRef = useRef(fn);
   const filterRef = useRef(filter);
   fnRef.current = fn;

@@ -10,7 +10,17 @@ import { useIncidentStream } from '../stream';
 import type { IncidentItem, Page } from '../types';
 
 const LIMIT = 50;
-const FILTER_KEYS = ['status', 'sector', 'municipality', 'agency', 'channel', 'sentiment', 'overdue', 'q', 'sort'];
+const FILTER_KEYS = [
+  'status',
+  'sector',
+  'municipality',
+  'agency',
+  'channel',
+  'sentiment',
+  'overdue',
+  'q',
+  'sort',
+];
 
 export function InboxPage({ route }: { route: Route }) {
   const ref = useReference();
@@ -108,9 +118,11 @@ export function InboxPage({ route }: { route: Route }) {
               {s.label}
             </option>
           ))}
-          {filters.status && filters.status !== openValue && !ref.statuses().some((s) => s.code === filters.status) && (
-            <option value={filters.status}>{filters.status}</option>
-          )}
+          {filters.status &&
+            filters.status !== openValue &&
+            !ref.statuses().some((s) => s.code === filters.status) && (
+              <option value={filters.status}>{filters.status}</option>
+            )}
         </select>
         <select
           data-testid="filter-sector"
@@ -182,8 +194,8 @@ export function InboxPage({ route }: { route: Route }) {
           Просроченные
         </label>
         <select data-testid="sort" value={sort} onChange={(e) => setFilters({ sort: e.currentTarget.value })}>
-          <option value="deadline">Сначала ближайший срок</option>
-          <option value="-updated">Сначала недавно обновлённые</option>
+          <option value="deadline">По сроку решения</option>
+          <option value="-updated">По дате обновления</option>
         </select>
         {anyFilter && (
           <button

@@ -116,8 +116,8 @@ export function IncidentPage({ id }: { id: string }) {
         <div>
           <dt>Сообщений / авторов / негативных</dt>
           <dd>
-            {inc.messageCount ?? inc.messagesCount ?? messages.length} / {inc.authorCount ?? inc.authorsCount ?? '—'} /{' '}
-            {inc.negativeCount ?? '—'}
+            {inc.messageCount ?? inc.messagesCount ?? messages.length} /{' '}
+            {inc.authorCount ?? inc.authorsCount ?? '—'} / {inc.negativeCount ?? '—'}
           </dd>
         </div>
         <div>
@@ -133,11 +133,15 @@ export function IncidentPage({ id }: { id: string }) {
           </dd>
         </div>
         <div>
-          <dt>Создан / обновлён</dt>
-          <dd>
-            {fmtDateTime(inc.createdAt)} / {fmtDateTime(inc.updatedAt)}
-          </dd>
+          <dt>Создан</dt>
+          <dd>{fmtDateTime(inc.createdAt)}</dd>
         </div>
+        {inc.updatedAt && (
+          <div>
+            <dt>Обновлён</dt>
+            <dd>{fmtDateTime(inc.updatedAt)}</dd>
+          </div>
+        )}
         {inc.result && (
           <div class="wide">
             <dt>Результат</dt>
@@ -167,7 +171,14 @@ export function IncidentPage({ id }: { id: string }) {
           <h2>Черновики ответов</h2>
           {drafts.length ? (
             drafts.map((d) => (
-              <DraftEditor key={d.id} draft={d} onChanged={(msg) => refresh(msg)} />
+              <DraftEditor
+                key={d.id}
+                draft={d}
+                onChanged={() => {
+                  setNotice(null);
+                  state.reload(true);
+                }}
+              />
             ))
           ) : (
             <Empty text="Черновиков нет" />
@@ -230,7 +241,10 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
     setBusy(true);
     setError(null);
     try {
-      await api.post(`/incidents/${incident.id}/transitions`, text.trim() ? { to, reason: text.trim() } : { to });
+      await api.post(
+        `/incidents/${incident.id}/transitions`,
+        text.trim() ? { to, reason: text.trim() } : { to },
+      );
       setMode(null);
       setText('');
       onDone(`Статус изменён: ${ref.status(to)}.`);
@@ -274,7 +288,7 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
           disabled={busy}
           onClick={() => void openOther()}
         >
-          Не наш вопрос — передать…
+          Передать другому ведомству…
         </button>
         <button
           type="button"
@@ -306,7 +320,8 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
           onSubmit={(e) => {
             e.preventDefault();
             const v = text.trim();
-            if (!v) return setError(mode === 'done' ? 'Опишите результат.' : 'Сформулируйте вопрос заявителю.');
+            if (!v)
+              return setError(mode === 'done' ? 'Опишите результат.' : 'Сформулируйте вопрос заявителю.');
             void act(mode, mode === 'done' ? { result: v } : { question: v });
           }}
         >
@@ -375,7 +390,9 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
           </select>
           <input
             data-testid="transition-reason"
-            placeholder={to === 'rejected' || to === 'reopened' ? 'Причина (обязательно)' : 'Причина / комментарий'}
+            placeholder={
+              to === 'rejected' || to === 'reopened' ? 'Причина (обязательно)' : 'Причина / комментарий'
+            }
             value={text}
             onInput={(e) => setText(e.currentTarget.value)}
           />

@@ -52,7 +52,12 @@ export function SlaPage() {
                 {d.byBlock.map((b) => (
                   <tr key={b.sector} data-testid="sla-block">
                     <td>
-                      <a href={href('/incidents', { sector: b.sector, status: 'new,assigned,in_progress,answered,reopened' })}>
+                      <a
+                        href={href('/incidents', {
+                          sector: b.sector,
+                          status: 'new,assigned,in_progress,answered,reopened',
+                        })}
+                      >
                         {b.sectorName}
                       </a>
                     </td>

@@ -16,7 +16,11 @@ interface Agency {
   active: boolean;
 }
 
-const LEVELS: Record<string, string> = { regional: 'Региональное', municipal: 'Муниципальное', federal: 'Федеральное' };
+const LEVELS: Record<string, string> = {
+  regional: 'Региональное',
+  municipal: 'Муниципальное',
+  federal: 'Федеральное',
+};
 
 export function AgenciesSettings() {
   const ref = useReference();
@@ -83,7 +87,9 @@ export function AgenciesSettings() {
 
 function AgencyRow({ item }: { item: Agency }) {
   const ref = useReference();
-  const row = useRowEdit(item, (patch) => api.patch(`/settings/agencies/${encodeURIComponent(item.id)}`, patch));
+  const row = useRowEdit(item, (patch) =>
+    api.patch(`/settings/agencies/${encodeURIComponent(item.id)}`, patch),
+  );
   const v = row.value;
   return (
     <tr data-testid="settings-row" data-id={item.id}>

@@ -44,7 +44,11 @@ export function CalendarSettings() {
     e.preventDefault();
     if (!/^\d{4}-\d{2}-\d{2}$/.test(form.day)) return setError('Укажите дату.');
     const ok = await mutate(() =>
-      api.post('/settings/calendar', { day: form.day, kind: form.kind, ...(form.note.trim() ? { note: form.note.trim() } : {}) }),
+      api.post('/settings/calendar', {
+        day: form.day,
+        kind: form.kind,
+        ...(form.note.trim() ? { note: form.note.trim() } : {}),
+      }),
     );
     if (ok) setForm({ ...form, day: '', note: '' });
   }
@@ -54,7 +58,11 @@ export function CalendarSettings() {
   return (
     <section>
       <SettingsHead title="Производственный календарь">
-        <select data-testid="calendar-year" value={year} onChange={(e) => setYear(Number(e.currentTarget.value))}>
+        <select
+          data-testid="calendar-year"
+          value={year}
+          onChange={(e) => setYear(Number(e.currentTarget.value))}
+        >
           {[...years]
             .sort((a, b) => a - b)
             .map((y) => (
@@ -74,7 +82,9 @@ export function CalendarSettings() {
           {info.source && <span class="muted">Источник: {info.source}</span>}
         </p>
       ) : (
-        cal.data && <p class="small text-amber">Календарь на {year} год не загружен: используются обычные выходные.</p>
+        cal.data && (
+          <p class="small text-amber">Календарь на {year} год не загружен: используются обычные выходные.</p>
+        )
       )}
       {forbidden ? (
         <p class="muted small">Изменение календаря недоступно для вашей роли — только просмотр.</p>
@@ -86,7 +96,11 @@ export function CalendarSettings() {
             value={form.day}
             onInput={(e) => setForm({ ...form, day: e.currentTarget.value })}
           />
-          <select data-testid="calendar-kind" value={form.kind} onChange={(e) => setForm({ ...form, kind: e.currentTarget.value })}>
+          <select
+            data-testid="calendar-kind"
+            value={form.kind}
+            onChange={(e) => setForm({ ...form, kind: e.currentTarget.value })}
+          >
             {Object.entries(CALENDAR_KIND_LABELS).map(([code, name]) => (
               <option key={code} value={code}>
                 {name}
@@ -133,7 +147,9 @@ export function CalendarSettings() {
                       disabled={busy}
                       onClick={() =>
                         void mutate(() =>
-                          api.del(`/settings/calendar/${encodeURIComponent(d.day)}/${encodeURIComponent(d.kind)}`),
+                          api.del(
+                            `/settings/calendar/${encodeURIComponent(d.day)}/${encodeURIComponent(d.kind)}`,
+                          ),
                         )
                       }
                     >

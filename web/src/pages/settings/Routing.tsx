@@ -29,9 +29,16 @@ function AgencySelect({
   onChange: (v: string) => void;
   testid?: string;
 }) {
-  const options = ref_.data.agencies.filter((a) => a.id === value || !sector || !a.sector || a.sector === sector);
+  const options = ref_.data.agencies.filter(
+    (a) => a.id === value || !sector || !a.sector || a.sector === sector,
+  );
   return (
-    <select data-testid={testid} value={value} disabled={disabled} onChange={(e) => onChange(e.currentTarget.value)}>
+    <select
+      data-testid={testid}
+      value={value}
+      disabled={disabled}
+      onChange={(e) => onChange(e.currentTarget.value)}
+    >
       {!value && <option value="">— выберите —</option>}
       {options.map((a) => (
         <option key={a.id} value={a.id}>
@@ -93,7 +100,9 @@ export function RoutingSettings() {
 
 function RuleRow({ item }: { item: Rule }) {
   const ref = useReference();
-  const row = useRowEdit(item, (patch) => api.patch(`/settings/routing-rules/${encodeURIComponent(item.id)}`, patch));
+  const row = useRowEdit(item, (patch) =>
+    api.patch(`/settings/routing-rules/${encodeURIComponent(item.id)}`, patch),
+  );
   const v = row.value;
   return (
     <tr data-testid="settings-row" data-id={item.id}>
@@ -127,7 +136,14 @@ function RuleRow({ item }: { item: Rule }) {
 function NewRule({ onCreated }: { onCreated: () => void }) {
   const ref = useReference();
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({ id: '', sector: '', municipality: '', agencyId: '', priority: 0, active: true });
+  const [form, setForm] = useState({
+    id: '',
+    sector: '',
+    municipality: '',
+    agencyId: '',
+    priority: 0,
+    active: true,
+  });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [forbidden, setForbidden] = useState(false);
@@ -189,7 +205,10 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
           </option>
         ))}
       </select>
-      <select value={form.municipality} onChange={(e) => setForm({ ...form, municipality: e.currentTarget.value })}>
+      <select
+        value={form.municipality}
+        onChange={(e) => setForm({ ...form, municipality: e.currentTarget.value })}
+      >
         <option value="">Любой муниципалитет</option>
         {ref.data.municipalities.map((m) => (
           <option key={m.code} value={m.code}>
@@ -197,7 +216,12 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
           </option>
         ))}
       </select>
-      <AgencySelect ref_={ref} sector={form.sector} value={form.agencyId} onChange={(a) => setForm({ ...form, agencyId: a })} />
+      <AgencySelect
+        ref_={ref}
+        sector={form.sector}
+        value={form.agencyId}
+        onChange={(a) => setForm({ ...form, agencyId: a })}
+      />
       <label class="check">
         Приоритет{' '}
         <input
@@ -208,7 +232,11 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
         />
       </label>
       <label class="check">
-        <input type="checkbox" checked={form.active} onChange={(e) => setForm({ ...form, active: e.currentTarget.checked })} />
+        <input
+          type="checkbox"
+          checked={form.active}
+          onChange={(e) => setForm({ ...form, active: e.currentTarget.checked })}
+        />
         Активно
       </label>
       <button type="submit" class="primary" data-testid="rule-submit" disabled={busy}>

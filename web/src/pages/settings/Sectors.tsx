@@ -43,7 +43,9 @@ export function SectorsSettings() {
 }
 
 function SectorRow({ item }: { item: Sector }) {
-  const row = useRowEdit(item, (patch) => api.patch(`/settings/sectors/${encodeURIComponent(item.code)}`, patch));
+  const row = useRowEdit(item, (patch) =>
+    api.patch(`/settings/sectors/${encodeURIComponent(item.code)}`, patch),
+  );
   const v = row.value;
   return (
     <tr data-testid="settings-row" data-id={item.code}>

@@ -49,7 +49,15 @@ export function SlaSettings() {
   );
 }
 
-function SpanInput({ value, disabled, onChange }: { value: Span; disabled: boolean; onChange: (s: Span) => void }) {
+function SpanInput({
+  value,
+  disabled,
+  onChange,
+}: {
+  value: Span;
+  disabled: boolean;
+  onChange: (s: Span) => void;
+}) {
   return (
     <span class="span-input">
       <input
@@ -61,7 +69,11 @@ function SpanInput({ value, disabled, onChange }: { value: Span; disabled: boole
         disabled={disabled}
         onInput={(e) => onChange({ ...value, amount: Number(e.currentTarget.value) })}
       />{' '}
-      <select value={value.unit} disabled={disabled} onChange={(e) => onChange({ ...value, unit: e.currentTarget.value })}>
+      <select
+        value={value.unit}
+        disabled={disabled}
+        onChange={(e) => onChange({ ...value, unit: e.currentTarget.value })}
+      >
         {Object.entries(SLA_UNIT_LABELS).map(([code, name]) => (
           <option key={code} value={code}>
             {name}
@@ -88,7 +100,11 @@ function PolicyRow({ item }: { item: Policy }) {
         <div class="muted small mono">{v.channelKind}</div>
       </td>
       <td>
-        <SpanInput value={v.firstResponse} disabled={row.readOnly} onChange={(s) => row.set('firstResponse', s)} />
+        <SpanInput
+          value={v.firstResponse}
+          disabled={row.readOnly}
+          onChange={(s) => row.set('firstResponse', s)}
+        />
       </td>
       <td>
         <SpanInput value={v.resolution} disabled={row.readOnly} onChange={(s) => row.set('resolution', s)} />

@@ -1,6 +1,6 @@
 // Settings: staff accounts — name, Telegram id, active flag, password reset, and role grants
 // (role, optionally limited to a sector, an agency, a municipality).
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { api, ApiError } from '../../api';
 import { Empty, ErrorLine, Loading, useLoad } from '../../components';
 import { ROLE_LABELS, label } from '../../format';
@@ -33,7 +33,8 @@ export function UsersSettings() {
         <input
           type="search"
           data-testid="settings-filter"
-          placeholder="Поиск по логину или имени"
+          class="w-12"
+          placeholder="Логин или имя"
           value={q}
           onInput={(e) => setQ(e.currentTarget.value)}
         />
@@ -84,12 +85,17 @@ function GrantSummary({ g }: { g: Grant }) {
 
 function GrantsEditor({ grants, onChange }: { grants: Grant[]; onChange: (g: Grant[]) => void }) {
   const ref = useReference();
-  const set = (i: number, patch: Partial<Grant>) => onChange(grants.map((g, j) => (j === i ? { ...g, ...patch } : g)));
+  const set = (i: number, patch: Partial<Grant>) =>
+    onChange(grants.map((g, j) => (j === i ? { ...g, ...patch } : g)));
   return (
     <div class="grants-editor" data-testid="grants-editor">
       {grants.map((g, i) => (
         <div class="inline-form" key={i}>
-          <select data-testid="grant-role" value={g.role} onChange={(e) => set(i, { role: e.currentTarget.value })}>
+          <select
+            data-testid="grant-role"
+            value={g.role}
+            onChange={(e) => set(i, { role: e.currentTarget.value })}
+          >
             {Object.entries(ROLE_LABELS).map(([code, name]) => (
               <option key={code} value={code}>
                 {name}
@@ -104,7 +110,10 @@ function GrantsEditor({ grants, onChange }: { grants: Grant[]; onChange: (g: Gra
               </option>
             ))}
           </select>
-          <select value={g.agencyId ?? ''} onChange={(e) => set(i, { agencyId: e.currentTarget.value || null })}>
+          <select
+            value={g.agencyId ?? ''}
+            onChange={(e) => set(i, { agencyId: e.currentTarget.value || null })}
+          >
             <option value="">Все ведомства</option>
             {ref.data.agencies
               .filter((a) => a.id === g.agencyId || !g.sector || !a.sector || a.sector === g.sector)
@@ -114,7 +123,10 @@ function GrantsEditor({ grants, onChange }: { grants: Grant[]; onChange: (g: Gra
                 </option>
               ))}
           </select>
-          <select value={g.municipality ?? ''} onChange={(e) => set(i, { municipality: e.currentTarget.value || null })}>
+          <select
+            value={g.municipality ?? ''}
+            onChange={(e) => set(i, { municipality: e.currentTarget.value || null })}
+          >
             <option value="">Все муниципалитеты</option>
             {ref.data.municipalities.map((m) => (
               <option key={m.code} value={m.code}>
@@ -122,12 +134,21 @@ function GrantsEditor({ grants, onChange }: { grants: Grant[]; onChange: (g: Gra
               </option>
             ))}
           </select>
-          <button type="button" class="small-btn danger-outline" onClick={() => onChange(grants.filter((_, j) => j !== i))}>
+          <button
+            type="button"
+            class="small-btn danger-outline"
+            onClick={() => onChange(grants.filter((_, j) => j !== i))}
+          >
             Убрать
           </button>
         </div>
       ))}
-      <button type="button" class="small-btn" data-testid="grant-add" onClick={() => onChange([...grants, emptyGrant()])}>
+      <button
+        type="button"
+        class="small-btn"
+        data-testid="grant-add"
+        onClick={() => onChange([...grants, emptyGrant()])}
+      >
         + Добавить роль
       </button>
     </div>
@@ -138,14 +159,18 @@ type UserEdit = StaffUser & { password: string };
 
 function UserRow({ item }: { item: StaffUser }) {
   const [editing, setEditing] = useState(false);
-  const row = useRowEdit<UserEdit>({ ...item, password: '' }, async (patch) => {
+  const initial = useMemo<UserEdit>(() => ({ ...item, password: '' }), [item]);
+  const row = useRowEdit<UserEdit>(initial, async (patch) => {
     const body: Record<string, unknown> = {};
     if (patch.name !== undefined) body.name = patch.name;
     if (patch.active !== undefined) body.active = patch.active;
     if (patch.telegramUserId !== undefined) body.telegramUserId = patch.telegramUserId;
     if (patch.grants !== undefined) body.grants = patch.grants;
     if (patch.password) body.password = patch.password;
-    const r = await api.patch<Partial<StaffUser> | undefined>(`/settings/users/${encodeURIComponent(String(item.id))}`, body);
+    const r = await api.patch<Partial<StaffUser> | undefined>(
+      `/settings/users/${encodeURIComponent(String(item.id))}`,
+      body,
+    );
     return { ...(r && typeof r === 'object' ? r : {}), password: '' };
   });
   const v = row.value;
@@ -164,7 +189,12 @@ function UserRow({ item }: { item: StaffUser }) {
       </td>
       <td>
         {editing ? (
-          <input class="w-12" value={v.name} disabled={ro} onInput={(e) => row.set('name', e.currentTarget.value)} />
+          <input
+            class="w-12"
+            value={v.name}
+            disabled={ro}
+            onInput={(e) => row.set('name', e.currentTarget.value)}
+          />
         ) : (
           v.name
         )}
@@ -219,7 +249,12 @@ function UserRow({ item }: { item: StaffUser }) {
         ) : (
           <>
             {!editing && (
-              <button type="button" class="small-btn" data-testid="user-edit" onClick={() => setEditing(true)}>
+              <button
+                type="button"
+                class="small-btn"
+                data-testid="user-edit"
+                onClick={() => setEditing(true)}
+              >
                 Изменить
               </button>
             )}
@@ -228,7 +263,7 @@ function UserRow({ item }: { item: StaffUser }) {
               class="small-btn primary"
               data-testid="row-save"
               disabled={!row.dirty || row.busy}
-              onClick={() => void row.save().then(() => setEditing(false))}
+              onClick={() => void row.save().then((ok) => ok && setEditing(false))}
             >
               Сохранить
             </button>

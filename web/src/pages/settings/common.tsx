@@ -16,14 +16,18 @@ export interface RowEdit<T> {
   saved: boolean;
   /** The server refused a change with 403: the row is shown read-only from then on. */
   readOnly: boolean;
-  save: () => Promise<void>;
+  /** Resolves true when stored. */
+  save: () => Promise<boolean>;
   reset: () => void;
 }
 
 /**
  * Inline editing of one row: `save` gets only the changed fields and may return the stored row.
  */
-export function useRowEdit<T extends object>(item: T, save: (patch: Partial<T>, full: T) => Promise<unknown>): RowEdit<T> {
+export function useRowEdit<T extends object>(
+  item: T,
+  save: (patch: Partial<T>, full: T) => Promise<unknown>,
+): RowEdit<T> {
   const [base, setBase] = useState<T>(item);
   const [edits, setEdits] = useState<Partial<T>>({});
   const [busy, setBusy] = useState(false);
@@ -58,22 +62,25 @@ export function useRowEdit<T extends object>(item: T, save: (patch: Partial<T>, 
       setError(null);
     },
     async save() {
-      if (!dirty) return;
+      if (!dirty) return true;
       setBusy(true);
       setError(null);
       setSaved(false);
       try {
         const r = await save(patch, value);
-        const stored = r && typeof r === 'object' && !Array.isArray(r) ? ({ ...value, ...(r as Partial<T>) } as T) : value;
+        const stored =
+          r && typeof r === 'object' && !Array.isArray(r) ? ({ ...value, ...(r as Partial<T>) } as T) : value;
         setBase(stored);
         setEdits({});
         setSaved(true);
+        return true;
       } catch (e) {
         if (e instanceof ApiError && e.status === 403) {
           setReadOnly(true);
           setEdits({});
         }
         setError(e);
+        return false;
       } finally {
         setBusy(false);
       }
@@ -101,7 +108,13 @@ export function RowActions<T>({ row }: { row: RowEdit<T> }) {
             Сохранить
           </button>
           {row.dirty && (
-            <button type="button" class="small-btn" data-testid="row-reset" disabled={row.busy} onClick={row.reset}>
+            <button
+              type="button"
+              class="small-btn"
+              data-testid="row-reset"
+              disabled={row.busy}
+              onClick={row.reset}
+            >
               Отменить
             </button>
           )}
