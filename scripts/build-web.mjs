@@ -2,6 +2,7 @@
 // `npm start` and `npm test` always serve the current UI without a separate step. `--force` rebuilds.
 import fs from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web');
@@ -22,4 +23,4 @@ if (!force && fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= newest(root)) 
 const { build } = await import('vite');
 const t0 = Date.now();
 await build({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' });
-console.error(`web workspace built in ${((Date.now() - t0) / 1000).toFixed(1)} s → web/dist`);
+process.stderr.write(`web workspace built in ${((Date.now() - t0) / 1000).toFixed(1)} s → web/dist\n`);
