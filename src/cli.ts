@@ -12,6 +12,7 @@ import { openDatabase } from './store/db.ts';
 import { ROLES, seedReferenceData } from './store/seed.ts';
 import { createStaffStore } from './store/staff.store.ts';
 import { createAuthStore } from './store/auth.store.ts';
+import { SCOPES } from './api/access.ts';
 import { countByTask, createLabelStore, labelsToJsonl, writeLabelsFile } from './store/label.store.ts';
 
 const HELP = `Отклик — платформа обратной связи ЦУР
@@ -31,6 +32,9 @@ Usage:
                    [--telegram USER_ID]
                                a staff member with role grants (scoped or not); prints a personal API token
   otklik staff token --login L issues another personal API token
+  otklik token create --name N --scope ingest,read,…
+                               an integration API token with scopes (ingest, read, personal_data, labels,
+                               incidents:write, replies, settings); printed once, stored hashed
   otklik staff password --login L
                                sets the web login password, read from stdin (first line, ≥ 10 characters)
   otklik env                   the table of environment variables
@@ -190,6 +194,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'staff') return staffCommand(rest, config);
+  if (command === 'token') return tokenCommand(rest, config);
 
   if (command === 'labels') {
     let parsed;
@@ -243,6 +248,43 @@ async function main(argv: string[]): Promise<number> {
 
   console.error(`otklik: unknown command "${command}"\n\n${HELP}`);
   return 2;
+}
+
+/** `otklik token create`: an integration token with scopes. */
+async function tokenCommand(rest: string[], config: ReturnType<typeof loadConfigOrExit>): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, scope: { type: 'string' } },
+    });
+  } catch (err) {
+    console.error(`otklik token: ${(err as Error).message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const scopes = (values.scope ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const unknown = scopes.filter((x) => !(SCOPES as readonly string[]).includes(x));
+  if (positionals[0] !== 'create' || !values.name || !scopes.length || unknown.length) {
+    console.error(
+      `otklik token create --name N --scope a,b: ${unknown.length ? `unknown scope ${unknown.join(', ')}; ` : ''}scopes: ${SCOPES.join(', ')}`,
+    );
+    return 2;
+  }
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
+  try {
+    await seedReferenceData(database);
+    const auth = createAuthStore(database, createStaffStore(database));
+    console.error(`Токен интеграции «${values.name}» (${scopes.join(', ')}), показан один раз:`);
+    console.log(await auth.createApiToken(values.name, scopes));
+    return 0;
+  } finally {
+    await database.close();
+  }
 }
 
 /** `otklik staff add|token`: staff accounts and their personal API tokens (shown once, stored hashed). */

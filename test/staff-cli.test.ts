@@ -73,6 +73,17 @@ describe('otklik staff', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('creates an integration token with scopes, and refuses an unknown scope', async () => {
+    const r = await runCli(['token', 'create', '--name', 'crm', '--scope', 'read,labels'], env);
+    expect(r.code).toBe(0);
+    database ??= await openDatabase({ url: db.url });
+    const auth = createAuthStore(database, createStaffStore(database));
+    expect(await auth.apiToken(r.stdout.trim())).toEqual({ name: 'crm', scopes: ['read', 'labels'] });
+    const bad = await runCli(['token', 'create', '--name', 'x', '--scope', 'root'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown scope root');
+  });
+
   it('refuses unknown roles, unknown scopes and a second account with the same login, with exit code 2', async () => {
     const badRole = await runCli(['staff', 'add', '--login', 'x1', '--name', 'X', '--role', 'boss'], env);
     expect(badRole.code).toBe(2);
