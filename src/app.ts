@@ -25,6 +25,7 @@ import { botIdOf, createTelegramSender } from './connectors/telegram.connector.t
 import { createStaffStore, type StaffStore } from './store/staff.store.ts';
 import { createTemplateStore } from './store/template.store.ts';
 import { createAuthStore, type AuthStore } from './store/auth.store.ts';
+import { createAnalyticsStore } from './store/analytics.store.ts';
 import { createLive } from './api/live.ts';
 import path from 'node:path';
 import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
@@ -412,6 +413,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           workflow: approvals,
           workflowActions: workflow,
           auth,
+          analytics: createAnalyticsStore(database),
           staff,
           database,
           audit: (e) => auth.audit(e),

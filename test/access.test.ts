@@ -45,6 +45,7 @@ describe('access control', () => {
     ],
     'drafts.read': () => ['GET', '/api/v1/drafts'],
     'drafts.decide': () => ['POST', '/api/v1/drafts/999999/reject', { reason: 'проверка прав' }],
+    'analytics.read': () => ['GET', '/api/v1/analytics/slice?measure=incidents&by=sector'],
     'settings.read': () => ['GET', '/api/v1/settings/sectors'],
     'settings.write': () => ['PATCH', '/api/v1/settings/sectors/other', { active: true }],
     'users.manage': () => ['GET', '/api/v1/settings/users'],

@@ -77,6 +77,19 @@ export const ACCESS = {
     scopes: [],
     what: 'POST /drafts/:id/edit|approve|reject (staff only)',
   },
+  'analytics.read': {
+    roles: [
+      'analyst',
+      'center_head',
+      'direction_head',
+      'curator',
+      'internal_policy',
+      'sector_head',
+      'responsible_executive',
+    ],
+    scopes: ['read'],
+    what: 'GET /analytics/slice, /analytics/ratings, /analytics/workload',
+  },
   'settings.read': { roles: SETTINGS_READERS, scopes: ['settings'], what: 'GET /settings/*' },
   'settings.write': {
     roles: ['tech_admin', 'center_head'],

@@ -36,6 +36,8 @@ import { installAccessControl } from './access.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { Live } from './live.ts';
 import { settingsRoutes } from './settings.routes.ts';
+import { analyticsRoutes } from './analytics.routes.ts';
+import type { AnalyticsStore } from '../store/analytics.store.ts';
 
 export interface ApiServices {
   tokens: { ingest: string; api: string };
@@ -56,6 +58,7 @@ export interface ApiServices {
   /** Staff actions on incidents (the card buttons' twin). */
   workflowActions: Workflow;
   auth: AuthStore;
+  analytics: AnalyticsStore;
   staff: StaffStore;
   database: Database;
   audit: (e: AuditEntry) => Promise<void>;
@@ -198,6 +201,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(draftsRoutes, { prefix: '/api/v1' });
   await app.register(authRoutes, { prefix: '/api/v1' });
   await app.register(settingsRoutes, { prefix: '/api/v1' });
+  await app.register(analyticsRoutes, { prefix: '/api/v1' });
   const web = opts.services.webDir;
   if (web && fs.existsSync(path.join(web, 'index.html')))
     await app.register(fastifyStatic, { root: web, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -1,0 +1,228 @@
+/**
+ * Analytics API: slices (a measure by up to two dimensions and a time bucket, any filters; JSON or CSV),
+ * agency ratings (weights from the settings, ranks and the change since the previous period, the breakdown
+ * behind each score), workload per sector block and agency with the staffing flag, and their settings.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { eq } from 'drizzle-orm';
+import { ValidationError } from '../domain/errors.ts';
+import {
+  DEFAULT_RATING_WEIGHTS,
+  DIMENSIONS,
+  MEASURES,
+  type Dimension,
+  type RatingWeights,
+} from '../store/analytics.store.ts';
+import * as s from '../store/schema.ts';
+import { actorName } from './access.ts';
+
+const list = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }));
+const SliceQuery = Type.Object(
+  {
+    measure: Type.Union(MEASURES.map((m) => Type.Literal(m))),
+    by: Type.Optional(Type.Array(Type.Union(DIMENSIONS.map((d) => Type.Literal(d))), { maxItems: 2 })),
+    period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')])),
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+    sector: list,
+    municipality: list,
+    agency: list,
+    channel: list,
+    sentiment: list,
+    status: list,
+  },
+  { additionalProperties: false },
+);
+
+const Weights = Type.Object(
+  Object.fromEntries(
+    Object.keys(DEFAULT_RATING_WEIGHTS).map((k) => [k, Type.Number({ minimum: 0, maximum: 1 })]),
+  ),
+  { additionalProperties: false },
+);
+
+function splitLists(q: Record<string, unknown>) {
+  for (const k of ['by', ...DIMENSIONS])
+    if (typeof q[k] === 'string') q[k] = (q[k] as string).split(',').filter(Boolean);
+}
+
+const csvCell = (v: unknown) => {
+  const t = v === null || v === undefined ? '' : String(v);
+  // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
+  const safe = /^[=+\-@]/.test(t) ? `'${t}` : t;
+  return /[";\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const A = { access: 'analytics.read' as const };
+  const settings = async () => {
+    const rows = await app.services.database.db
+      .select()
+      .from(s.settings)
+      .where(eq(s.settings.key, 'analytics'));
+    const v = (rows[0]?.value ?? {}) as { ratingWeights?: RatingWeights; staffingGrowthDays?: number };
+    return {
+      ratingWeights: { ...DEFAULT_RATING_WEIGHTS, ...v.ratingWeights },
+      staffingGrowthDays: v.staffingGrowthDays ?? 5,
+    };
+  };
+  const period = (from?: string, to?: string, days = 30) => {
+    const t = to ? new Date(to) : new Date();
+    const f = from ? new Date(from) : new Date(t.getTime() - days * 86_400_000);
+    if (f >= t) throw new ValidationError('from', 'must be before `to`');
+    return { from: f, to: t };
+  };
+
+  app.get(
+    '/analytics/slice',
+    {
+      schema: { querystring: SliceQuery },
+      config: A,
+      preValidation: async (req) => splitLists(req.query as Record<string, unknown>),
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const { from, to } = period(q.from, q.to);
+      const by = (q.by ?? []) as Dimension[];
+      if (new Set(by).size !== by.length) throw new ValidationError('by', 'a dimension is given twice');
+      const filters = Object.fromEntries(
+        DIMENSIONS.filter((d) => q[d]?.length).map((d) => [d, q[d]!]),
+      ) as Partial<Record<Dimension, string[]>>;
+      const rows = await app.services.analytics.slice({
+        measure: q.measure,
+        by,
+        period: q.period,
+        from,
+        to,
+        filters,
+      });
+      if (q.format === 'csv') {
+        const cols = [...by, ...(q.period ? ['period'] : [])];
+        const lines = [
+          [...cols, q.measure, 'n'].join(';'),
+          ...rows.map((r) =>
+            [...cols.map((c) => csvCell(r.keys[c as Dimension])), csvCell(r.value), r.n].join(';'),
+          ),
+        ];
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="otklik-${q.measure}.csv"`)
+          .send(`\uFEFF${lines.join('\r\n')}\r\n`);
+      }
+      return {
+        measure: q.measure,
+        by,
+        period: q.period ?? null,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        rows,
+      };
+    },
+  );
+
+  app.get(
+    '/analytics/ratings',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.String({ format: 'date-time' })),
+            to: Type.Optional(Type.String({ format: 'date-time' })),
+            level: Type.Optional(Type.Union([Type.Literal('regional'), Type.Literal('municipal')])),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      config: A,
+    },
+    async (req) => {
+      const { from, to } = period(req.query.from, req.query.to);
+      const prevTo = from;
+      const prevFrom = new Date(from.getTime() - (to.getTime() - from.getTime()));
+      const { ratingWeights } = await settings();
+      const [now, prev] = await Promise.all([
+        app.services.analytics.ratings(from, to, ratingWeights),
+        app.services.analytics.ratings(prevFrom, prevTo, ratingWeights),
+      ]);
+      const rank = (items: typeof now, level: string) =>
+        items.filter((i) => i.level === level).sort((a, b) => b.score - a.score || b.incidents - a.incidents);
+      const levels = req.query.level ? [req.query.level] : ['regional', 'municipal'];
+      const out = levels.map((level) => {
+        const cur = rank(now, level);
+        const before = rank(prev, level);
+        return {
+          level,
+          items: cur.map((i, n) => {
+            const p = before.findIndex((b) => b.agencyId === i.agencyId);
+            return {
+              rank: n + 1,
+              previousRank: p < 0 ? null : p + 1,
+              change: p < 0 ? null : p + 1 - (n + 1),
+              ...i,
+            };
+          }),
+        };
+      });
+      return {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        previous: { from: prevFrom.toISOString(), to: prevTo.toISOString() },
+        weights: ratingWeights,
+        formula:
+          'score = 100 × Σ weight × component / Σ weights; components in 0..1: quantity and median first response min–max normalised over the agencies of the level and period (faster is better), share within deadline, (mean satisfaction − 1) / 4, 1 − share reopened, share answered, share of resolved incidents with a stated result',
+        levels: out,
+      };
+    },
+  );
+
+  app.get('/analytics/workload', { config: A }, async () => {
+    const { staffingGrowthDays } = await settings();
+    return { staffingGrowthDays, ...(await app.services.analytics.workload(new Date(), staffingGrowthDays)) };
+  });
+
+  app.get('/settings/analytics', { config: { access: 'settings.read' } }, async () => settings());
+  app.put(
+    '/settings/analytics',
+    {
+      schema: {
+        body: Type.Object(
+          {
+            ratingWeights: Type.Optional(Weights),
+            staffingGrowthDays: Type.Optional(Type.Integer({ minimum: 2, maximum: 60 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      config: { access: 'settings.write' },
+    },
+    async (req) => {
+      const before = await settings();
+      const after = {
+        ...before,
+        ...req.body,
+        ratingWeights: {
+          ...before.ratingWeights,
+          ...(req.body.ratingWeights as Partial<RatingWeights> | undefined),
+        },
+      };
+      if (Object.values(after.ratingWeights).reduce((a, b) => a + b, 0) <= 0)
+        throw new ValidationError('ratingWeights', 'at least one weight must be above 0');
+      await app.services.database.db
+        .insert(s.settings)
+        .values({ key: 'analytics', value: after })
+        .onConflictDoUpdate({ target: s.settings.key, set: { value: after } });
+      await app.services.audit({
+        actor: actorName(req.principal),
+        action: 'settings.analytics.update',
+        entity: 'settings',
+        entityId: 'analytics',
+        before,
+        after,
+        ip: req.ip,
+      });
+      return after;
+    },
+  );
+};

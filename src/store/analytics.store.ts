@@ -1,0 +1,351 @@
+/**
+ * Analytics over the same data staff work on: slices (a measure grouped by up to two dimensions and a time
+ * bucket, filtered by any of them), agency ratings (a documented weighted formula), and workload. Plain SQL
+ * with whitelisted columns; every value is a bound parameter.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from './db.ts';
+
+export const DIMENSIONS = ['sector', 'municipality', 'agency', 'channel', 'sentiment', 'status'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export const MEASURES = [
+  'messages',
+  'authors',
+  'incidents',
+  'first_response_hours',
+  'resolution_hours',
+  'within_deadline_share',
+  'satisfaction',
+] as const;
+export type Measure = (typeof MEASURES)[number];
+export type Period = 'day' | 'week' | 'month';
+
+/** Message measures count messages (by received time); the others count incidents (by creation time). */
+const MESSAGE_MEASURES: readonly Measure[] = ['messages', 'authors'];
+
+export interface SliceQuery {
+  measure: Measure;
+  by: Dimension[];
+  period?: Period;
+  from: Date;
+  to: Date;
+  filters: Partial<Record<Dimension, string[]>>;
+}
+
+export interface SliceRow {
+  keys: Partial<Record<Dimension | 'period', string | null>>;
+  value: number | null;
+  /** How many rows (messages or incidents) the value is computed over. */
+  n: number;
+}
+
+function column(d: Dimension, onMessages: boolean): SQL {
+  switch (d) {
+    case 'sector':
+      return onMessages ? sql`m.sector` : sql`i.sector`;
+    case 'municipality':
+      return onMessages ? sql`m.municipality` : sql`i.municipality`;
+    case 'agency':
+      return sql`i.agency_id`;
+    case 'channel':
+      return onMessages ? sql`so.channel_kind` : sql`i.channel_kind`;
+    case 'sentiment':
+      return onMessages
+        ? sql`m.sentiment`
+        : sql`(case when i.negative_count * 2 >= i.message_count then 'negative' else 'not_negative' end)`;
+    case 'status':
+      return sql`i.status`;
+  }
+}
+
+function measureExpr(m: Measure): SQL {
+  switch (m) {
+    case 'messages':
+      return sql`count(*)::float8`;
+    case 'authors':
+      return sql`count(distinct m.author_id)::float8`;
+    case 'incidents':
+      return sql`count(*)::float8`;
+    case 'first_response_hours':
+      return sql`(percentile_cont(0.5) within group (order by extract(epoch from (i.first_responded_at - i.created_at)) / 3600))::float8`;
+    case 'resolution_hours':
+      return sql`(percentile_cont(0.5) within group (order by extract(epoch from (i.resolved_at - i.created_at)) / 3600))::float8`;
+    case 'within_deadline_share':
+      return sql`avg(case when i.resolved_at is not null then (i.resolved_at <= i.resolution_due)::int
+                          when i.resolution_due < now() then 0 end)::float8`;
+    case 'satisfaction':
+      return sql`avg(sat.score)::float8`;
+  }
+}
+
+export interface AnalyticsStore {
+  slice(q: SliceQuery): Promise<SliceRow[]>;
+  ratings(from: Date, to: Date, weights: RatingWeights): Promise<RatingItem[]>;
+  workload(now: Date, growthDays: number): Promise<{ sectors: WorkloadRow[]; agencies: WorkloadRow[] }>;
+}
+
+export interface RatingWeights {
+  quantity: number;
+  speed_first_response: number;
+  speed_within_deadline: number;
+  quality_satisfaction: number;
+  quality_not_reopened: number;
+  completeness_answered: number;
+  completeness_result: number;
+}
+
+/** The defaults (editable in settings `rating_weights`); they sum to 1. */
+export const DEFAULT_RATING_WEIGHTS: RatingWeights = {
+  quantity: 0.1,
+  speed_first_response: 0.15,
+  speed_within_deadline: 0.2,
+  quality_satisfaction: 0.2,
+  quality_not_reopened: 0.1,
+  completeness_answered: 0.15,
+  completeness_result: 0.1,
+};
+
+export interface RatingItem {
+  agencyId: string;
+  name: string;
+  level: string;
+  incidents: number;
+  medianFirstResponseHours: number | null;
+  withinDeadlineShare: number | null;
+  meanSatisfaction: number | null;
+  reopenedShare: number | null;
+  answeredShare: number | null;
+  resultShare: number | null;
+  /** 0..100 */
+  score: number;
+  /** Each component's normalised value (0..1) and its weighted contribution to the score. */
+  breakdown: Record<keyof RatingWeights, { value: number; points: number }>;
+}
+
+export interface WorkloadRow {
+  key: string;
+  name: string;
+  backlog: number;
+  incomingPerDay: number;
+  overdue: number;
+  staff: number;
+  perStaff: number | null;
+  /** Backlog at the end of each of the last days, oldest first. */
+  backlogTrend: number[];
+  /** The backlog grew every day of the last `growthDays` days. */
+  staffingFlag: boolean;
+}
+
+export function createAnalyticsStore(database: Database): AnalyticsStore {
+  return {
+    async slice(q) {
+      const onMessages = MESSAGE_MEASURES.includes(q.measure);
+      const time = onMessages ? sql`m.received_at` : sql`i.created_at`;
+      const keys: SQL[] = q.by.map((d) => column(d, onMessages));
+      if (q.period)
+        keys.push(sql`to_char(date_trunc(${q.period}, ${time} at time zone 'Asia/Barnaul'), 'YYYY-MM-DD')`);
+      const conds: SQL[] = [
+        sql`${time} >= ${q.from.toISOString()}::timestamptz`,
+        sql`${time} < ${q.to.toISOString()}::timestamptz`,
+      ];
+      for (const [d, values] of Object.entries(q.filters) as [Dimension, string[]][])
+        if (values?.length)
+          conds.push(
+            sql`${column(d, onMessages)} in (${sql.join(
+              values.map((v) => sql`${v}`),
+              sql`, `,
+            )})`,
+          );
+      const from = onMessages
+        ? sql`messages m join sources so on so.id = m.source_id left join incidents i on i.id = m.incident_id`
+        : q.measure === 'satisfaction'
+          ? sql`incidents i join satisfaction sat on sat.incident_id = i.id`
+          : sql`incidents i`;
+      const select = keys.length
+        ? sql.join(
+            keys.map((k, idx) => sql`${k} as k${sql.raw(String(idx))}`),
+            sql`, `,
+          )
+        : sql`null as k0`;
+      const group = keys.length
+        ? sql`group by ${sql.join(
+            keys.map((_, idx) => sql.raw(String(idx + 1))),
+            sql`, `,
+          )}`
+        : sql``;
+      const rows = await database.rows<Record<string, unknown>>(sql`
+        select ${select}, ${measureExpr(q.measure)} as value, count(*)::int as n
+        from ${from}
+        where ${sql.join(conds, sql` and `)}
+        ${group}
+        order by value desc nulls last
+        limit 5000`);
+      const names: (Dimension | 'period')[] = [...q.by, ...(q.period ? (['period'] as const) : [])];
+      return rows.map((r) => ({
+        keys: Object.fromEntries(names.map((n, idx) => [n, (r[`k${idx}`] as string | null) ?? null])),
+        value: r.value === null ? null : Number(r.value),
+        n: Number(r.n),
+      }));
+    },
+
+    async ratings(from, to, w) {
+      const rows = await database.rows<{
+        agency_id: string;
+        name: string;
+        level: string;
+        incidents: number;
+        median_first: number | null;
+        within: number | null;
+        satisfaction: number | null;
+        reopened: number | null;
+        answered: number | null;
+        with_result: number | null;
+      }>(sql`
+        with inc as (
+          select i.* from incidents i
+          where i.created_at >= ${from.toISOString()}::timestamptz and i.created_at < ${to.toISOString()}::timestamptz
+            and i.agency_id is not null and i.status not in ('spam')
+        ), reopened as (
+          select distinct e.incident_id from incident_events e join inc on inc.id = e.incident_id
+          where e.type = 'status_changed' and e.to_status = 'reopened'
+        )
+        select a.id as agency_id, a.short_name as name, a.level,
+               count(inc.id)::int as incidents,
+               (percentile_cont(0.5) within group (order by extract(epoch from (inc.first_responded_at - inc.created_at)) / 3600))::float8 as median_first,
+               avg(case when inc.resolved_at is not null then (inc.resolved_at <= inc.resolution_due)::int
+                        when inc.resolution_due < now() then 0 end)::float8 as within,
+               (select avg(s.score)::float8 from satisfaction s join inc x on x.id = s.incident_id where x.agency_id = a.id) as satisfaction,
+               avg((inc.id in (select incident_id from reopened))::int)::float8 as reopened,
+               avg((inc.first_responded_at is not null)::int)::float8 as answered,
+               avg(case when inc.status in ('resolved', 'closed') then (inc.result is not null)::int end)::float8 as with_result
+        from agencies a join inc on inc.agency_id = a.id
+        group by a.id, a.short_name, a.level`);
+      // Normalise each component to 0..1 over the agencies compared (min–max; lower is better for time).
+      const norm = (vals: (number | null)[], higherBetter: boolean) => {
+        const xs = vals.filter((v): v is number => v !== null);
+        const lo = Math.min(...xs);
+        const hi = Math.max(...xs);
+        return vals.map((v) => {
+          if (v === null) return 0;
+          if (hi === lo) return 1;
+          const t = (v - lo) / (hi - lo);
+          return higherBetter ? t : 1 - t;
+        });
+      };
+      const comps: Record<keyof RatingWeights, number[]> = {
+        quantity: norm(
+          rows.map((r) => r.incidents),
+          true,
+        ),
+        speed_first_response: norm(
+          rows.map((r) => r.median_first),
+          false,
+        ),
+        speed_within_deadline: rows.map((r) => r.within ?? 0),
+        quality_satisfaction: rows.map((r) => (r.satisfaction === null ? 0 : (r.satisfaction - 1) / 4)),
+        quality_not_reopened: rows.map((r) => 1 - (r.reopened ?? 0)),
+        completeness_answered: rows.map((r) => r.answered ?? 0),
+        completeness_result: rows.map((r) => r.with_result ?? 0),
+      };
+      const total = Object.values(w).reduce((a, b) => a + b, 0) || 1;
+      return rows.map((r, i) => {
+        const breakdown = Object.fromEntries(
+          (Object.keys(w) as (keyof RatingWeights)[]).map((k) => {
+            const value = comps[k][i]!;
+            return [
+              k,
+              {
+                value: Math.round(value * 1000) / 1000,
+                points: Math.round(((value * w[k]) / total) * 10000) / 100,
+              },
+            ];
+          }),
+        ) as RatingItem['breakdown'];
+        const score = Math.round(Object.values(breakdown).reduce((a, b) => a + b.points, 0) * 100) / 100;
+        return {
+          agencyId: r.agency_id,
+          name: r.name,
+          level: r.level,
+          incidents: r.incidents,
+          medianFirstResponseHours: r.median_first,
+          withinDeadlineShare: r.within,
+          meanSatisfaction: r.satisfaction,
+          reopenedShare: r.reopened,
+          answeredShare: r.answered,
+          resultShare: r.with_result,
+          score,
+          breakdown,
+        };
+      });
+    },
+
+    async workload(now, growthDays) {
+      const days = Math.max(growthDays, 7);
+      const run = async (key: SQL, nameJoin: SQL, staffJoin: SQL) =>
+        database.rows<{
+          key: string;
+          name: string;
+          backlog: number;
+          incoming: number;
+          overdue: number;
+          staff: number;
+          trend: number[];
+        }>(sql`
+          with d as (select generate_series(0, ${days}) as back),
+          open_now as (
+            select ${key} as key, count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened'))::int as backlog,
+                   count(*) filter (where i.created_at > ${now.toISOString()}::timestamptz - interval '7 days')::float8 / 7 as incoming,
+                   count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened') and i.resolution_due < ${now.toISOString()}::timestamptz)::int as overdue
+            from incidents i group by 1
+          ),
+          trend as (
+            select ${key} as key, d.back,
+                   count(*) filter (where i.created_at <= ${now.toISOString()}::timestamptz - make_interval(days => d.back)
+                                    and (i.resolved_at is null or i.resolved_at > ${now.toISOString()}::timestamptz - make_interval(days => d.back))
+                                    and i.status <> 'spam')::int as n
+            from incidents i cross join d group by 1, 2
+          )
+          select o.key, ${nameJoin} as name, o.backlog, o.incoming, o.overdue, ${staffJoin} as staff,
+                 (select array_agg(t.n order by t.back desc) from trend t where t.key is not distinct from o.key) as trend
+          from open_now o
+          where o.key is not null`);
+      const shape = (r: {
+        key: string;
+        name: string;
+        backlog: number;
+        incoming: number;
+        overdue: number;
+        staff: number;
+        trend: number[];
+      }): WorkloadRow => {
+        const trend = (r.trend ?? []).map(Number);
+        const last = trend.slice(-(growthDays + 1));
+        const growing = last.length > growthDays && last.every((v, i) => i === 0 || v > last[i - 1]!);
+        return {
+          key: r.key,
+          name: r.name,
+          backlog: Number(r.backlog),
+          incomingPerDay: Math.round(Number(r.incoming) * 100) / 100,
+          overdue: Number(r.overdue),
+          staff: Number(r.staff),
+          perStaff: Number(r.staff) ? Math.round((Number(r.backlog) / Number(r.staff)) * 100) / 100 : null,
+          backlogTrend: trend,
+          staffingFlag: growing,
+        };
+      };
+      const sectors = await run(
+        sql`i.sector`,
+        sql`(select name from sector_blocks b where b.code = o.key)`,
+        sql`(select count(distinct r.user_id)::int from staff_roles r join staff_users u on u.id = r.user_id and u.active
+             where r.sector = o.key and r.role in ('sector_responsible', 'sector_head'))`,
+      );
+      const agencies = await run(
+        sql`i.agency_id`,
+        sql`(select short_name from agencies a where a.id = o.key)`,
+        sql`(select count(distinct r.user_id)::int from staff_roles r join staff_users u on u.id = r.user_id and u.active
+             where r.agency_id = o.key)`,
+      );
+      return { sectors: sectors.map(shape), agencies: agencies.map(shape) };
+    },
+  };
+}
