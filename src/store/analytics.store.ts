@@ -281,69 +281,58 @@ export function createAnalyticsStore(database: Database): AnalyticsStore {
 
     async workload(now, growthDays) {
       const days = Math.max(growthDays, 7);
-      const run = async (key: SQL, nameJoin: SQL, staffJoin: SQL) =>
-        database.rows<{
-          key: string;
-          name: string;
-          backlog: number;
-          incoming: number;
-          overdue: number;
-          staff: number;
-          trend: number[];
-        }>(sql`
-          with d as (select generate_series(0, ${days}) as back),
-          open_now as (
-            select ${key} as key, count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened'))::int as backlog,
-                   count(*) filter (where i.created_at > ${now.toISOString()}::timestamptz - interval '7 days')::float8 / 7 as incoming,
-                   count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened') and i.resolution_due < ${now.toISOString()}::timestamptz)::int as overdue
-            from incidents i group by 1
-          ),
-          trend as (
-            select ${key} as key, d.back,
-                   count(*) filter (where i.created_at <= ${now.toISOString()}::timestamptz - make_interval(days => d.back)
-                                    and (i.resolved_at is null or i.resolved_at > ${now.toISOString()}::timestamptz - make_interval(days => d.back))
-                                    and i.status <> 'spam')::int as n
-            from incidents i cross join d group by 1, 2
+      const at = (back: number) => new Date(now.getTime() - back * 86_400_000).toISOString();
+      // One pass over the incidents: the backlog at the end of each of the last days is «created by then and
+      // not resolved by then» — a filtered count per day, no join per day.
+      const trendCols = sql.join(
+        Array.from({ length: days + 1 }, (_, b) => {
+          const t = at(days - b);
+          return sql`count(*) filter (where i.created_at <= ${t}::timestamptz and (i.resolved_at is null or i.resolved_at > ${t}::timestamptz))::int as ${sql.raw(`b${b}`)}`;
+        }),
+        sql`, `,
+      );
+      const run = async (key: SQL, nameSql: SQL, staffSql: SQL) =>
+        database.rows<Record<string, unknown>>(sql`
+          with w as (
+            select ${key} as key,
+                   count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened'))::int as backlog,
+                   count(*) filter (where i.created_at > ${at(7)}::timestamptz)::float8 / 7 as incoming,
+                   count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened') and i.resolution_due < ${now.toISOString()}::timestamptz)::int as overdue,
+                   ${trendCols}
+            from incidents i
+            where i.status not in ('spam', 'rejected') and (i.resolved_at is null or i.resolved_at > ${at(days)}::timestamptz)
+            group by 1
           )
-          select o.key, ${nameJoin} as name, o.backlog, o.incoming, o.overdue, ${staffJoin} as staff,
-                 (select array_agg(t.n order by t.back desc) from trend t where t.key is not distinct from o.key) as trend
-          from open_now o
-          where o.key is not null`);
-      const shape = (r: {
-        key: string;
-        name: string;
-        backlog: number;
-        incoming: number;
-        overdue: number;
-        staff: number;
-        trend: number[];
-      }): WorkloadRow => {
-        const trend = (r.trend ?? []).map(Number);
+          select w.*, ${nameSql} as name, ${staffSql} as staff from w where w.key is not null`);
+      const shape = (r: Record<string, unknown>): WorkloadRow => {
+        const trend = Array.from({ length: days + 1 }, (_, b) => Number(r[`b${b}`]));
         const last = trend.slice(-(growthDays + 1));
         const growing = last.length > growthDays && last.every((v, i) => i === 0 || v > last[i - 1]!);
+        const backlog = Number(r.backlog);
+        const staff = Number(r.staff);
         return {
-          key: r.key,
-          name: r.name,
-          backlog: Number(r.backlog),
+          key: String(r.key),
+          name: String(r.name ?? r.key),
+          backlog,
           incomingPerDay: Math.round(Number(r.incoming) * 100) / 100,
           overdue: Number(r.overdue),
-          staff: Number(r.staff),
-          perStaff: Number(r.staff) ? Math.round((Number(r.backlog) / Number(r.staff)) * 100) / 100 : null,
+          staff,
+          perStaff: staff ? Math.round((backlog / staff) * 100) / 100 : null,
           backlogTrend: trend,
           staffingFlag: growing,
         };
       };
       const sectors = await run(
         sql`i.sector`,
-        sql`(select name from sector_blocks b where b.code = o.key)`,
+        sql`(select name from sector_blocks b where b.code = w.key)`,
         sql`(select count(distinct r.user_id)::int from staff_roles r join staff_users u on u.id = r.user_id and u.active
-             where r.sector = o.key and r.role in ('sector_responsible', 'sector_head'))`,
+             where r.sector = w.key and r.role in ('sector_responsible', 'sector_head'))`,
       );
       const agencies = await run(
         sql`i.agency_id`,
-        sql`(select short_name from agencies a where a.id = o.key)`,
+        sql`(select short_name from agencies a where a.id = w.key)`,
         sql`(select count(distinct r.user_id)::int from staff_roles r join staff_users u on u.id = r.user_id and u.active
-             where r.agency_id = o.key)`,
+             where r.agency_id = w.key)`,
       );
       return { sectors: sectors.map(shape), agencies: agencies.map(shape) };
     },

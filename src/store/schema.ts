@@ -165,6 +165,7 @@ export const messages = pgTable(
       .where(sql`state <> 'routed'`),
     index('messages_incident_idx').on(t.incidentId),
     index('messages_author_idx').on(t.authorId),
+    index('messages_received_idx').on(t.receivedAt),
   ],
 );
 
@@ -207,6 +208,7 @@ export const incidents = pgTable(
   (t) => [
     index('incidents_open_group_idx').on(t.sector, t.municipality, t.lastMessageAt),
     index('incidents_status_idx').on(t.status),
+    index('incidents_created_idx').on(t.createdAt),
   ],
 );
 
