@@ -156,8 +156,15 @@ export function createAnalyticsStore(database: Database): AnalyticsStore {
               sql`, `,
             )})`,
           );
+      // Messages join their incident (and source) only when a dimension or filter needs it.
+      const used = new Set<Dimension>([
+        ...q.by,
+        ...(Object.keys(q.filters) as Dimension[]).filter((d) => q.filters[d]?.length),
+      ]);
+      const needIncident = used.has('agency') || used.has('status');
+      const needSource = used.has('channel');
       const from = onMessages
-        ? sql`messages m join sources so on so.id = m.source_id left join incidents i on i.id = m.incident_id`
+        ? sql`messages m${needSource ? sql` join sources so on so.id = m.source_id` : sql``}${needIncident ? sql` left join incidents i on i.id = m.incident_id` : sql``}`
         : q.measure === 'satisfaction'
           ? sql`incidents i join satisfaction sat on sat.incident_id = i.id`
           : sql`incidents i`;
@@ -201,24 +208,30 @@ export function createAnalyticsStore(database: Database): AnalyticsStore {
         answered: number | null;
         with_result: number | null;
       }>(sql`
-        with inc as (
-          select i.* from incidents i
+        with inc as materialized (
+          select i.id, i.agency_id, i.created_at, i.first_responded_at, i.resolved_at, i.resolution_due, i.status,
+                 (i.result is not null) as has_result
+          from incidents i
           where i.created_at >= ${from.toISOString()}::timestamptz and i.created_at < ${to.toISOString()}::timestamptz
-            and i.agency_id is not null and i.status not in ('spam')
+            and i.agency_id is not null and i.status <> 'spam'
         ), reopened as (
           select distinct e.incident_id from incident_events e join inc on inc.id = e.incident_id
           where e.type = 'status_changed' and e.to_status = 'reopened'
+        ), sat as (
+          select inc.agency_id, avg(s.score)::float8 as score from satisfaction s join inc on inc.id = s.incident_id group by 1
         )
         select a.id as agency_id, a.short_name as name, a.level,
                count(inc.id)::int as incidents,
                (percentile_cont(0.5) within group (order by extract(epoch from (inc.first_responded_at - inc.created_at)) / 3600))::float8 as median_first,
                avg(case when inc.resolved_at is not null then (inc.resolved_at <= inc.resolution_due)::int
                         when inc.resolution_due < now() then 0 end)::float8 as within,
-               (select avg(s.score)::float8 from satisfaction s join inc x on x.id = s.incident_id where x.agency_id = a.id) as satisfaction,
-               avg((inc.id in (select incident_id from reopened))::int)::float8 as reopened,
+               max(sat.score) as satisfaction,
+               avg((r.incident_id is not null)::int)::float8 as reopened,
                avg((inc.first_responded_at is not null)::int)::float8 as answered,
-               avg(case when inc.status in ('resolved', 'closed') then (inc.result is not null)::int end)::float8 as with_result
+               avg(case when inc.status in ('resolved', 'closed') then inc.has_result::int end)::float8 as with_result
         from agencies a join inc on inc.agency_id = a.id
+        left join reopened r on r.incident_id = inc.id
+        left join sat on sat.agency_id = a.id
         group by a.id, a.short_name, a.level`);
       // Normalise each component to 0..1 over the agencies compared (min–max; lower is better for time).
       const norm = (vals: (number | null)[], higherBetter: boolean) => {
