@@ -249,6 +249,35 @@ describe('access control', () => {
     expect(labels.items.map((i) => i.action)).toContain('label.create');
   });
 
+  it('settings forms: an empty scope means none (a rule for all municipalities, an unscoped grant)', async () => {
+    const admin = { authorization: `Bearer ${tokens.get('tech_admin')}` };
+    const rule = await call('POST', '/api/v1/settings/routing-rules', admin, {
+      id: 'test-housing-all',
+      sector: 'housing',
+      municipality: '',
+      agencyId: 'minstroy',
+      priority: 1,
+    });
+    expect(rule.statusCode).toBe(201);
+    expect(rule.json()).toMatchObject({ municipality: null });
+    const user = await call('POST', '/api/v1/settings/users', admin, {
+      login: 'curator2',
+      name: 'Второй куратор',
+      password: 'a long password 123',
+      grants: [{ role: 'curator', sector: '', agencyId: '', municipality: '' }],
+    });
+    expect(user.statusCode).toBe(201);
+    expect(user.json()).toMatchObject({
+      grants: [{ role: 'curator', sector: null, agencyId: null, municipality: null }],
+    });
+    const bad = await call('POST', '/api/v1/settings/routing-rules', admin, {
+      id: 'test-bad',
+      sector: 'housing',
+      agencyId: 'no-such-agency',
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('finds incidents by Russian full-text search (word forms) and filters by channel and sentiment', async () => {
     const auth = { authorization: `Bearer ${API_TOKEN}` };
     const found = (

@@ -30,6 +30,15 @@ const Grant = Type.Object(
   { additionalProperties: false },
 );
 
+/** A form's empty select means «none»: '' → null for the optional references. */
+const blankToNull = <T extends Record<string, unknown>>(o: T): T =>
+  Object.fromEntries(
+    Object.entries(o).map(([k, v]) => [
+      k,
+      v === '' && ['sector', 'agencyId', 'municipality'].includes(k) ? null : v,
+    ]),
+  ) as T;
+
 export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const db = () => app.services.database.db;
   const R = { access: 'settings.read' as const };
@@ -140,7 +149,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }));
   app.post('/settings/routing-rules', { schema: { body: RuleBody }, config: W }, async (req, reply) => {
     try {
-      const [row] = await db().insert(s.routingRules).values(req.body).returning();
+      const [row] = await db().insert(s.routingRules).values(blankToNull(req.body)).returning();
       await written(req, 'settings.routing_rule.create', 'routing_rule', req.body.id, null, row);
       return reply.code(201).send(row);
     } catch (err) {
@@ -367,7 +376,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           login: req.body.login,
           name: req.body.name,
           telegramUserId: req.body.telegramUserId ?? null,
-          grants: req.body.grants,
+          grants: req.body.grants.map(blankToNull),
         });
       } catch (err) {
         if (
@@ -413,7 +422,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (grants) {
           await tx.delete(s.staffRoles).where(eq(s.staffRoles.userId, req.params.id));
           await tx.insert(s.staffRoles).values(
-            grants.map((g) => ({
+            grants.map(blankToNull).map((g) => ({
               userId: req.params.id,
               role: g.role,
               sector: g.sector ?? null,

@@ -3,7 +3,7 @@
 // on approval lists the failed checks and offers to send anyway.
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api';
-import { ErrorLine } from './components';
+import { ErrorLine, Notice } from './components';
 import {
   CHECK_LABELS,
   DRAFT_KIND_LABELS,
@@ -230,11 +230,7 @@ export function DraftEditor({
           </button>
         </div>
       )}
-      {notice && (
-        <div class="notice" role="status" data-testid="notice">
-          {notice}
-        </div>
-      )}
+      <Notice text={notice} />
       {editable && (
         <div class="buttons">
           <button

@@ -1,11 +1,12 @@
-// Small shared pieces: error/loading/empty lines, pagination, the incident table, the data loader.
+// Small shared pieces: error/loading/empty lines, pagination, the incident table, the data loader,
+// the select of options.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from './api';
 import { fmtDateTime } from './format';
 import { navigate } from './router';
 import { useReference } from './reference';
-import type { IncidentItem } from './types';
+import type { IncidentItem, Option } from './types';
 
 export function ErrorLine({ error }: { error: unknown }) {
   if (!error) return null;
@@ -80,6 +81,27 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 
   useEffect(() => run(false), deps);
   return { data, error, loading, reload: (silent = false) => run(silent), setData };
+}
+
+/**
+ * The error line, then «Загрузка…» until the first answer, then `children` with the data.
+ * `error`, when set, is shown instead of the loader's own.
+ */
+export function WhenLoaded<T>({
+  list,
+  error,
+  children,
+}: {
+  list: Pick<Loaded<T>, 'data' | 'error' | 'loading'>;
+  error?: unknown;
+  children: (data: T) => ComponentChildren;
+}) {
+  return (
+    <>
+      <ErrorLine error={error ?? list.error} />
+      {list.loading && !list.data ? <Loading /> : list.data ? children(list.data) : null}
+    </>
+  );
 }
 
 export function Pager({
@@ -221,5 +243,38 @@ export function Field({ label, children }: { label: string; children: ComponentC
       <span class="field-label">{label}</span>
       {children}
     </label>
+  );
+}
+
+/** A select of options; `empty` is the label of a first option with the value '' («Все блоки»). */
+export function Select({
+  value,
+  options,
+  onChange,
+  empty,
+  disabled,
+  testid,
+}: {
+  value: string;
+  options: Option[];
+  onChange: (value: string) => void;
+  empty?: string;
+  disabled?: boolean;
+  testid?: string;
+}) {
+  return (
+    <select
+      data-testid={testid}
+      value={value}
+      disabled={disabled}
+      onChange={(e) => onChange(e.currentTarget.value)}
+    >
+      {empty !== undefined && <option value="">{empty}</option>}
+      {options.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      ))}
+    </select>
   );
 }

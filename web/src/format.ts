@@ -1,4 +1,5 @@
 // Display helpers: dates in Barnaul time and the Russian labels of codes.
+import type { Option } from './types';
 
 const dateTime = new Intl.DateTimeFormat('ru-RU', {
   timeZone: 'Asia/Barnaul',
@@ -163,3 +164,7 @@ export function safeUrl(url: string | null | undefined): string | null {
     return null;
   }
 }
+
+/** The choices of a `<Select>` from a map of labels, in its order. */
+export const labelOptions = (labels: Record<string, string>): Option[] =>
+  Object.entries(labels).map(([value, label]) => ({ value, label }));

@@ -2,7 +2,7 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import { STATUS_LABELS } from './format';
-import type { Reference } from './types';
+import type { Option, Reference } from './types';
 
 export const EMPTY_REFERENCE: Reference = {
   sectors: [],
@@ -47,6 +47,36 @@ export class RefData {
     return this.data.statuses.length
       ? this.data.statuses
       : Object.entries(STATUS_LABELS).map(([code, label]) => ({ code, label }));
+  }
+
+  // The choices of the selects (value = code, label = name).
+  sectorOptions(): Option[] {
+    return this.data.sectors.map((s) => ({ value: s.code, label: s.name }));
+  }
+  municipalityOptions(): Option[] {
+    return this.data.municipalities.map((m) => ({ value: m.code, label: m.shortName }));
+  }
+  channelOptions(): Option[] {
+    return this.data.channels.map((c) => ({ value: c.code, label: c.label }));
+  }
+  statusOptions(): Option[] {
+    return this.statuses().map((s) => ({ value: s.code, label: s.label }));
+  }
+  /** Agencies that may serve the sector and the municipality (when given); `keep` is listed whatever it is. */
+  agencyOptions(scope: {
+    sector?: string | null;
+    municipality?: string | null;
+    keep?: string | null;
+  }): Option[] {
+    const { sector, municipality, keep } = scope;
+    return this.data.agencies
+      .filter(
+        (a) =>
+          a.id === keep ||
+          ((!sector || !a.sector || a.sector === sector) &&
+            (!municipality || !a.municipality || a.municipality === municipality)),
+      )
+      .map((a) => ({ value: a.id, label: a.shortName }));
   }
 }
 

@@ -21,6 +21,12 @@ export interface AuthResponse {
   csrfToken: string;
 }
 
+/** One choice of a `<Select>`. */
+export interface Option {
+  value: string;
+  label: string;
+}
+
 export interface Reference {
   sectors: { code: string; name: string }[];
   municipalities: { code: string; shortName: string }[];

@@ -2,12 +2,12 @@
 // pagination, and live refresh from the event stream.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
-import { ErrorLine, IncidentTable, Loading, Pager, useLoad } from '../components';
-import { OPEN_STATUSES, SENTIMENT_LABELS } from '../format';
+import { IncidentTable, Pager, Select, useLoad, WhenLoaded } from '../components';
+import { labelOptions, OPEN_STATUSES, SENTIMENT_LABELS } from '../format';
 import { useReference } from '../reference';
 import { href, navigate, rememberList, type Route } from '../router';
 import { useIncidentStream } from '../stream';
-import type { IncidentItem, Page } from '../types';
+import type { IncidentItem, Option, Page } from '../types';
 
 const LIMIT = 50;
 const FILTER_KEYS = [
@@ -20,6 +20,11 @@ const FILTER_KEYS = [
   'overdue',
   'q',
   'sort',
+];
+const SENTIMENTS = labelOptions(SENTIMENT_LABELS);
+const SORTS: Option[] = [
+  { value: 'deadline', label: 'По сроку решения' },
+  { value: '-updated', label: 'По дате обновления' },
 ];
 
 export function InboxPage({ route }: { route: Route }) {
@@ -77,13 +82,27 @@ export function InboxPage({ route }: { route: Route }) {
     }
   }
 
-  const agencies = ref.data.agencies.filter(
-    (a) =>
-      a.id === filters.agency ||
-      ((!filters.sector || !a.sector || a.sector === filters.sector) &&
-        (!filters.municipality || !a.municipality || a.municipality === filters.municipality)),
-  );
-  const openValue = OPEN_STATUSES.join(',');
+  const statuses = [{ value: OPEN_STATUSES.join(','), label: 'Открытые' }, ...ref.statusOptions()];
+  // A status from the address that is not in the list still shows as itself.
+  if (filters.status && !statuses.some((s) => s.value === filters.status))
+    statuses.push({ value: filters.status, label: filters.status });
+  /** The filter selects, in their order: the query key, the label of «any», the choices. */
+  const selects: { key: string; empty: string; options: Option[] }[] = [
+    { key: 'status', empty: 'Все статусы', options: statuses },
+    { key: 'sector', empty: 'Все блоки', options: ref.sectorOptions() },
+    { key: 'municipality', empty: 'Все муниципалитеты', options: ref.municipalityOptions() },
+    {
+      key: 'agency',
+      empty: 'Все ведомства',
+      options: ref.agencyOptions({
+        sector: filters.sector,
+        municipality: filters.municipality,
+        keep: filters.agency,
+      }),
+    },
+    { key: 'channel', empty: 'Все каналы', options: ref.channelOptions() },
+    { key: 'sentiment', empty: 'Любая тональность', options: SENTIMENTS },
+  ];
   const anyFilter = FILTER_KEYS.some((k) => k !== 'sort' && filters[k]);
 
   return (
@@ -106,84 +125,16 @@ export function InboxPage({ route }: { route: Route }) {
           onInput={(e) => onSearchInput(e.currentTarget.value)}
           onKeyDown={onSearchKey}
         />
-        <select
-          data-testid="filter-status"
-          value={filters.status}
-          onChange={(e) => setFilters({ status: e.currentTarget.value })}
-        >
-          <option value="">Все статусы</option>
-          <option value={openValue}>Открытые</option>
-          {ref.statuses().map((s) => (
-            <option key={s.code} value={s.code}>
-              {s.label}
-            </option>
-          ))}
-          {filters.status &&
-            filters.status !== openValue &&
-            !ref.statuses().some((s) => s.code === filters.status) && (
-              <option value={filters.status}>{filters.status}</option>
-            )}
-        </select>
-        <select
-          data-testid="filter-sector"
-          value={filters.sector}
-          onChange={(e) => setFilters({ sector: e.currentTarget.value })}
-        >
-          <option value="">Все блоки</option>
-          {ref.data.sectors.map((s) => (
-            <option key={s.code} value={s.code}>
-              {s.name}
-            </option>
-          ))}
-        </select>
-        <select
-          data-testid="filter-municipality"
-          value={filters.municipality}
-          onChange={(e) => setFilters({ municipality: e.currentTarget.value })}
-        >
-          <option value="">Все муниципалитеты</option>
-          {ref.data.municipalities.map((m) => (
-            <option key={m.code} value={m.code}>
-              {m.shortName}
-            </option>
-          ))}
-        </select>
-        <select
-          data-testid="filter-agency"
-          value={filters.agency}
-          onChange={(e) => setFilters({ agency: e.currentTarget.value })}
-        >
-          <option value="">Все ведомства</option>
-          {agencies.map((a) => (
-            <option key={a.id} value={a.id}>
-              {a.shortName}
-            </option>
-          ))}
-        </select>
-        <select
-          data-testid="filter-channel"
-          value={filters.channel}
-          onChange={(e) => setFilters({ channel: e.currentTarget.value })}
-        >
-          <option value="">Все каналы</option>
-          {ref.data.channels.map((c) => (
-            <option key={c.code} value={c.code}>
-              {c.label}
-            </option>
-          ))}
-        </select>
-        <select
-          data-testid="filter-sentiment"
-          value={filters.sentiment}
-          onChange={(e) => setFilters({ sentiment: e.currentTarget.value })}
-        >
-          <option value="">Любая тональность</option>
-          {Object.entries(SENTIMENT_LABELS).map(([code, name]) => (
-            <option key={code} value={code}>
-              {name}
-            </option>
-          ))}
-        </select>
+        {selects.map(({ key, empty, options }) => (
+          <Select
+            key={key}
+            testid={`filter-${key}`}
+            value={filters[key]}
+            empty={empty}
+            options={options}
+            onChange={(v) => setFilters({ [key]: v })}
+          />
+        ))}
         <label class="check">
           <input
             type="checkbox"
@@ -193,10 +144,7 @@ export function InboxPage({ route }: { route: Route }) {
           />
           Просроченные
         </label>
-        <select data-testid="sort" value={sort} onChange={(e) => setFilters({ sort: e.currentTarget.value })}>
-          <option value="deadline">По сроку решения</option>
-          <option value="-updated">По дате обновления</option>
-        </select>
+        <Select testid="sort" value={sort} options={SORTS} onChange={(v) => setFilters({ sort: v })} />
         {anyFilter && (
           <button
             type="button"
@@ -211,22 +159,21 @@ export function InboxPage({ route }: { route: Route }) {
           </button>
         )}
       </div>
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data ? (
-        <div class={list.loading ? 'stale' : ''}>
-          <IncidentTable items={list.data.items} />
-          {list.data.total > 0 || offset > 0 ? (
-            <Pager
-              total={list.data.total}
-              offset={offset}
-              limit={LIMIT}
-              onChange={(o) => setFilters({ offset: o ? String(o) : '' })}
-            />
-          ) : null}
-        </div>
-      ) : null}
+      <WhenLoaded list={list}>
+        {(data) => (
+          <div class={list.loading ? 'stale' : ''}>
+            <IncidentTable items={data.items} />
+            {data.total > 0 || offset > 0 ? (
+              <Pager
+                total={data.total}
+                offset={offset}
+                limit={LIMIT}
+                onChange={(o) => setFilters({ offset: o ? String(o) : '' })}
+              />
+            ) : null}
+          </div>
+        )}
+      </WhenLoaded>
     </section>
   );
 }

@@ -2,7 +2,7 @@
 // status change, the message thread with analysis and one-click corrections, drafts, the timeline.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
-import { Deadline, Empty, ErrorLine, Loading, StatusBadge, useLoad } from '../components';
+import { Deadline, Empty, ErrorLine, Loading, Notice, Select, StatusBadge, useLoad } from '../components';
 import { DraftEditor } from '../DraftEditor';
 import {
   DRAFT_KIND_LABELS,
@@ -10,6 +10,7 @@ import {
   fmtDateTime,
   fmtPercent,
   label,
+  labelOptions,
   safeUrl,
   SENTIMENT_LABELS,
   TRANSITIONS,
@@ -151,11 +152,7 @@ export function IncidentPage({ id }: { id: string }) {
       </dl>
 
       <Actions incident={inc} onDone={refresh} />
-      {notice && (
-        <div class="notice" role="status" data-testid="notice">
-          {notice}
-        </div>
-      )}
+      <Notice text={notice} />
       {state.error && state.data ? <ErrorLine error={state.error} /> : null}
 
       <div class="incident-cols">
@@ -406,6 +403,8 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
   );
 }
 
+const SENTIMENTS = labelOptions(SENTIMENT_LABELS);
+
 function MessageCard({ message: m, onCorrected }: { message: Message; onCorrected: () => void }) {
   const ref = useReference();
   const a = m.analysis;
@@ -432,6 +431,12 @@ function MessageCard({ message: m, onCorrected }: { message: Message; onCorrecte
       setBusy(false);
     }
   }
+
+  // The labels a person may correct: «—» until one is set; a refused correction is reverted.
+  const corrections = [
+    { task: 'sector', title: 'Верный блок:', value: sector, set: setSector, options: ref.sectorOptions() },
+    { task: 'sentiment', title: 'Тональность:', value: sentiment, set: setSentiment, options: SENTIMENTS },
+  ] as const;
 
   const url = safeUrl(m.url);
   const corrected = a?.corrected;
@@ -475,48 +480,23 @@ function MessageCard({ message: m, onCorrected }: { message: Message; onCorrecte
         <div class="analysis muted">Анализ ещё не выполнен</div>
       )}
       <div class="correct">
-        <label>
-          Верный блок:{' '}
-          <select
-            data-testid="correct-sector"
-            value={sector}
-            disabled={busy}
-            onChange={(e) => {
-              const v = e.currentTarget.value;
-              const prev = sector;
-              setSector(v);
-              if (v) void correct('sector', v, () => setSector(prev));
-            }}
-          >
-            {!sector && <option value="">—</option>}
-            {ref.data.sectors.map((s) => (
-              <option key={s.code} value={s.code}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Тональность:{' '}
-          <select
-            data-testid="correct-sentiment"
-            value={sentiment}
-            disabled={busy}
-            onChange={(e) => {
-              const v = e.currentTarget.value;
-              const prev = sentiment;
-              setSentiment(v);
-              if (v) void correct('sentiment', v, () => setSentiment(prev));
-            }}
-          >
-            {!sentiment && <option value="">—</option>}
-            {Object.entries(SENTIMENT_LABELS).map(([code, name]) => (
-              <option key={code} value={code}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </label>
+        {corrections.map((c) => (
+          <label key={c.task}>
+            {c.title}{' '}
+            <Select
+              testid={`correct-${c.task}`}
+              value={c.value}
+              empty={c.value ? undefined : '—'}
+              options={c.options}
+              disabled={busy}
+              onChange={(v) => {
+                const prev = c.value;
+                c.set(v);
+                if (v) void correct(c.task, v, () => c.set(prev));
+              }}
+            />
+          </label>
+        ))}
         {done && (
           <span class="ok-text" data-testid="corrected">
             {done}

@@ -1,9 +1,19 @@
 // Settings: agencies — names, Telegram chat, active flag. Filterable, as there are many.
 import { useState } from 'preact/hooks';
 import { api } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
+import { Select, useLoad } from '../../components';
 import { useReference } from '../../reference';
-import { ActiveCell, orNull, RowActions, SettingsHead, useRowEdit } from './common';
+import {
+  ActiveCell,
+  matchesText,
+  SearchBox,
+  SettingsHead,
+  SettingsRow,
+  SettingsTable,
+  TelegramCell,
+  TextCell,
+  useRowEdit,
+} from './common';
 
 interface Agency {
   id: string;
@@ -27,60 +37,29 @@ export function AgenciesSettings() {
   const list = useLoad(() => api.get<{ items: Agency[] }>('/settings/agencies'), []);
   const [q, setQ] = useState('');
   const [sector, setSector] = useState('');
-  const needle = q.trim().toLowerCase();
   const items = (list.data?.items ?? []).filter(
-    (a) =>
-      (!sector || a.sector === sector) &&
-      (!needle ||
-        a.name.toLowerCase().includes(needle) ||
-        a.shortName.toLowerCase().includes(needle) ||
-        a.id.toLowerCase().includes(needle)),
+    (a) => (!sector || a.sector === sector) && matchesText(q, a.name, a.shortName, a.id),
   );
   return (
     <section>
       <SettingsHead title="Ведомства">
-        <input
-          type="search"
-          data-testid="settings-filter"
-          placeholder="Поиск по названию"
-          value={q}
-          onInput={(e) => setQ(e.currentTarget.value)}
-        />
-        <select value={sector} onChange={(e) => setSector(e.currentTarget.value)}>
-          <option value="">Все блоки</option>
-          {ref.data.sectors.map((s) => (
-            <option key={s.code} value={s.code}>
-              {s.name}
-            </option>
-          ))}
-        </select>
+        <SearchBox placeholder="Поиск по названию" value={q} onChange={setQ} />
+        <Select value={sector} empty="Все блоки" options={ref.sectorOptions()} onChange={setSector} />
       </SettingsHead>
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data && items.length === 0 ? (
-        <Empty />
-      ) : list.data ? (
-        <table class="grid" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>Полное наименование</th>
-              <th>Краткое</th>
-              <th>Уровень</th>
-              <th>Блок</th>
-              <th>Муниципалитет</th>
-              <th>Чат Telegram</th>
-              <th class="c-center">Активно</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((a) => (
-              <AgencyRow key={a.id} item={a} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={list}
+        items={items}
+        columns={[
+          'Полное наименование',
+          'Краткое',
+          'Уровень',
+          'Блок',
+          'Муниципалитет',
+          'Чат Telegram',
+          { label: 'Активно', class: 'c-center' },
+        ]}
+        row={(a) => <AgencyRow key={a.id} item={a} />}
+      />
     </section>
   );
 }
@@ -92,38 +71,19 @@ function AgencyRow({ item }: { item: Agency }) {
   );
   const v = row.value;
   return (
-    <tr data-testid="settings-row" data-id={item.id}>
-      <td>
-        <input
-          class="w-full"
-          value={v.name}
-          disabled={row.readOnly}
-          onInput={(e) => row.set('name', e.currentTarget.value)}
-        />
-      </td>
-      <td>
-        <input
-          class="w-10"
-          value={v.shortName}
-          disabled={row.readOnly}
-          onInput={(e) => row.set('shortName', e.currentTarget.value)}
-        />
-      </td>
+    <SettingsRow id={item.id} row={row}>
+      <TextCell class="w-full" value={v.name} disabled={row.readOnly} onChange={(s) => row.set('name', s)} />
+      <TextCell
+        class="w-10"
+        value={v.shortName}
+        disabled={row.readOnly}
+        onChange={(s) => row.set('shortName', s)}
+      />
       <td>{LEVELS[v.level] ?? v.level}</td>
       <td>{v.sector ? ref.sector(v.sector) : 'Все'}</td>
       <td>{v.municipality ? ref.municipality(v.municipality) : 'Весь край'}</td>
-      <td>
-        <input
-          class="w-10"
-          data-testid="row-telegram"
-          value={v.telegramChatId ?? ''}
-          placeholder="не задан"
-          disabled={row.readOnly}
-          onInput={(e) => row.set('telegramChatId', orNull(e.currentTarget.value))}
-        />
-      </td>
-      <ActiveCell checked={v.active} disabled={row.readOnly} onChange={(c) => row.set('active', c)} />
-      <RowActions row={row} />
-    </tr>
+      <TelegramCell row={row} class="w-10" />
+      <ActiveCell row={row} />
+    </SettingsRow>
   );
 }

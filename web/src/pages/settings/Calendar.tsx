@@ -1,14 +1,16 @@
 // Settings: the production calendar — loaded years, exception days of a year, adding and removing days.
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
-import { CALENDAR_KIND_LABELS, fmtDay, label } from '../../format';
-import { SettingsHead } from './common';
+import { api } from '../../api';
+import { Select, useLoad } from '../../components';
+import { CALENDAR_KIND_LABELS, fmtDay, label, labelOptions } from '../../format';
+import { SettingsHead, SettingsTable, useMutation } from './common';
 
 interface CalendarData {
   years: { year: number; provisional: boolean; source: string | null }[];
   days: { day: string; kind: string; note: string | null }[];
 }
+
+const KINDS = labelOptions(CALENDAR_KIND_LABELS);
 
 const thisYear = () =>
   Number(new Intl.DateTimeFormat('ru-RU', { timeZone: 'Asia/Barnaul', year: 'numeric' }).format(new Date()));
@@ -16,29 +18,17 @@ const thisYear = () =>
 export function CalendarSettings() {
   const [year, setYear] = useState(thisYear());
   const cal = useLoad(() => api.get<CalendarData>('/settings/calendar', { year }), [year]);
-  const [error, setError] = useState<unknown>(null);
-  const [forbidden, setForbidden] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, forbidden, run } = useMutation();
   const [form, setForm] = useState({ day: '', kind: 'holiday', note: '' });
 
   const years = new Set<number>([year, year - 1, year + 1, ...(cal.data?.years ?? []).map((y) => y.year)]);
   const info = cal.data?.years.find((y) => y.year === year);
 
-  async function mutate(fn: () => Promise<unknown>) {
-    setBusy(true);
-    setError(null);
-    try {
+  const mutate = (fn: () => Promise<unknown>) =>
+    run(async () => {
       await fn();
       cal.reload(true);
-      return true;
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 403) setForbidden(true);
-      setError(e);
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   async function add(e: Event) {
     e.preventDefault();
@@ -58,19 +48,12 @@ export function CalendarSettings() {
   return (
     <section>
       <SettingsHead title="Производственный календарь">
-        <select
-          data-testid="calendar-year"
-          value={year}
-          onChange={(e) => setYear(Number(e.currentTarget.value))}
-        >
-          {[...years]
-            .sort((a, b) => a - b)
-            .map((y) => (
-              <option key={y} value={y}>
-                {y}
-              </option>
-            ))}
-        </select>
+        <Select
+          testid="calendar-year"
+          value={String(year)}
+          options={[...years].sort((a, b) => a - b).map((y) => ({ value: String(y), label: String(y) }))}
+          onChange={(y) => setYear(Number(y))}
+        />
       </SettingsHead>
       {info ? (
         <p class="small">
@@ -96,17 +79,12 @@ export function CalendarSettings() {
             value={form.day}
             onInput={(e) => setForm({ ...form, day: e.currentTarget.value })}
           />
-          <select
-            data-testid="calendar-kind"
+          <Select
+            testid="calendar-kind"
             value={form.kind}
-            onChange={(e) => setForm({ ...form, kind: e.currentTarget.value })}
-          >
-            {Object.entries(CALENDAR_KIND_LABELS).map(([code, name]) => (
-              <option key={code} value={code}>
-                {name}
-              </option>
-            ))}
-          </select>
+            options={KINDS}
+            onChange={(kind) => setForm({ ...form, kind })}
+          />
           <input
             placeholder="Примечание"
             value={form.note}
@@ -117,51 +95,40 @@ export function CalendarSettings() {
           </button>
         </form>
       )}
-      <ErrorLine error={error ?? cal.error} />
-      {cal.loading && !cal.data ? (
-        <Loading />
-      ) : cal.data && days.length === 0 ? (
-        <Empty text="Особых дней нет" />
-      ) : cal.data ? (
-        <table class="grid narrow" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>День</th>
-              <th>Вид</th>
-              <th>Примечание</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {days.map((d) => (
-              <tr key={`${d.day}/${d.kind}`} data-testid="settings-row">
-                <td>{fmtDay(d.day)}</td>
-                <td>{label(CALENDAR_KIND_LABELS, d.kind)}</td>
-                <td>{d.note ?? ''}</td>
-                <td class="c-actions">
-                  {!forbidden && (
-                    <button
-                      type="button"
-                      class="small-btn danger-outline"
-                      data-testid="calendar-delete"
-                      disabled={busy}
-                      onClick={() =>
-                        void mutate(() =>
-                          api.del(
-                            `/settings/calendar/${encodeURIComponent(d.day)}/${encodeURIComponent(d.kind)}`,
-                          ),
-                        )
-                      }
-                    >
-                      Удалить
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={cal}
+        error={error}
+        items={days}
+        columns={['День', 'Вид', 'Примечание']}
+        empty="Особых дней нет"
+        narrow
+        row={(d) => (
+          <tr key={`${d.day}/${d.kind}`} data-testid="settings-row">
+            <td>{fmtDay(d.day)}</td>
+            <td>{label(CALENDAR_KIND_LABELS, d.kind)}</td>
+            <td>{d.note ?? ''}</td>
+            <td class="c-actions">
+              {!forbidden && (
+                <button
+                  type="button"
+                  class="small-btn danger-outline"
+                  data-testid="calendar-delete"
+                  disabled={busy}
+                  onClick={() =>
+                    void mutate(() =>
+                      api.del(
+                        `/settings/calendar/${encodeURIComponent(d.day)}/${encodeURIComponent(d.kind)}`,
+                      ),
+                    )
+                  }
+                >
+                  Удалить
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

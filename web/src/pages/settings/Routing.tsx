@@ -1,9 +1,17 @@
 // Settings: routing rules (sector × municipality → agency, by priority), with a form for a new rule.
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
-import { useReference, type RefData } from '../../reference';
-import { ActiveCell, RowActions, SettingsHead, useRowEdit } from './common';
+import { api } from '../../api';
+import { ErrorLine, Select, useLoad } from '../../components';
+import { useReference } from '../../reference';
+import {
+  ActiveCell,
+  AddToolbar,
+  SettingsHead,
+  SettingsRow,
+  SettingsTable,
+  useMutation,
+  useRowEdit,
+} from './common';
 
 interface Rule {
   id: string;
@@ -14,38 +22,27 @@ interface Rule {
   active: boolean;
 }
 
+/** The agencies that may serve the sector; «— выберите —» while none is chosen. */
 function AgencySelect({
-  ref_,
   sector,
   value,
   disabled,
   onChange,
-  testid,
 }: {
-  ref_: RefData;
   sector: string;
   value: string;
   disabled?: boolean;
   onChange: (v: string) => void;
-  testid?: string;
 }) {
-  const options = ref_.data.agencies.filter(
-    (a) => a.id === value || !sector || !a.sector || a.sector === sector,
-  );
+  const ref = useReference();
   return (
-    <select
-      data-testid={testid}
+    <Select
       value={value}
+      empty={value ? undefined : '— выберите —'}
+      options={ref.agencyOptions({ sector, keep: value })}
       disabled={disabled}
-      onChange={(e) => onChange(e.currentTarget.value)}
-    >
-      {!value && <option value="">— выберите —</option>}
-      {options.map((a) => (
-        <option key={a.id} value={a.id}>
-          {a.shortName}
-        </option>
-      ))}
-    </select>
+      onChange={onChange}
+    />
   );
 }
 
@@ -59,41 +56,22 @@ export function RoutingSettings() {
   return (
     <section>
       <SettingsHead title="Правила маршрутизации">
-        <select value={sector} onChange={(e) => setSector(e.currentTarget.value)}>
-          <option value="">Все блоки</option>
-          {ref.data.sectors.map((s) => (
-            <option key={s.code} value={s.code}>
-              {s.name}
-            </option>
-          ))}
-        </select>
+        <Select value={sector} empty="Все блоки" options={ref.sectorOptions()} onChange={setSector} />
       </SettingsHead>
       <NewRule onCreated={() => list.reload(true)} />
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data && items.length === 0 ? (
-        <Empty />
-      ) : list.data ? (
-        <table class="grid" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>Код правила</th>
-              <th>Блок</th>
-              <th>Муниципалитет</th>
-              <th>Ведомство</th>
-              <th>Приоритет</th>
-              <th class="c-center">Активно</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((r) => (
-              <RuleRow key={r.id} item={r} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={list}
+        items={items}
+        columns={[
+          'Код правила',
+          'Блок',
+          'Муниципалитет',
+          'Ведомство',
+          'Приоритет',
+          { label: 'Активно', class: 'c-center' },
+        ]}
+        row={(r) => <RuleRow key={r.id} item={r} />}
+      />
     </section>
   );
 }
@@ -105,13 +83,12 @@ function RuleRow({ item }: { item: Rule }) {
   );
   const v = row.value;
   return (
-    <tr data-testid="settings-row" data-id={item.id}>
+    <SettingsRow id={item.id} row={row}>
       <td class="mono">{v.id}</td>
       <td>{ref.sector(v.sector)}</td>
       <td>{v.municipality ? ref.municipality(v.municipality) : 'Любой'}</td>
       <td>
         <AgencySelect
-          ref_={ref}
           sector={v.sector}
           value={v.agencyId}
           disabled={row.readOnly}
@@ -127,35 +104,28 @@ function RuleRow({ item }: { item: Rule }) {
           onInput={(e) => row.set('priority', Number(e.currentTarget.value) || 0)}
         />
       </td>
-      <ActiveCell checked={v.active} disabled={row.readOnly} onChange={(c) => row.set('active', c)} />
-      <RowActions row={row} />
-    </tr>
+      <ActiveCell row={row} />
+    </SettingsRow>
   );
 }
+
+const EMPTY_RULE = { id: '', sector: '', municipality: '', agencyId: '', priority: 0, active: true };
 
 function NewRule({ onCreated }: { onCreated: () => void }) {
   const ref = useReference();
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({
-    id: '',
-    sector: '',
-    municipality: '',
-    agencyId: '',
-    priority: 0,
-    active: true,
-  });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [forbidden, setForbidden] = useState(false);
+  const [form, setForm] = useState(EMPTY_RULE);
+  const { busy, error, setError, forbidden, run } = useMutation(() => setOpen(false));
 
   if (!open)
     return (
-      <div class="toolbar">
-        <button type="button" data-testid="rule-add" disabled={forbidden} onClick={() => setOpen(true)}>
-          Добавить правило
-        </button>
-        {forbidden && <span class="muted small">Добавление правил недоступно для вашей роли</span>}
-      </div>
+      <AddToolbar
+        testid="rule-add"
+        label="Добавить правило"
+        forbidden={forbidden}
+        forbiddenText="Добавление правил недоступно для вашей роли"
+        onOpen={() => setOpen(true)}
+      />
     );
 
   async function submit(e: Event) {
@@ -164,9 +134,7 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
       setError('Заполните код правила, блок и ведомство.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api.post('/settings/routing-rules', {
         id: form.id.trim(),
         sector: form.sector,
@@ -176,17 +144,9 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
         active: form.active,
       });
       setOpen(false);
-      setForm({ id: '', sector: '', municipality: '', agencyId: '', priority: 0, active: true });
+      setForm(EMPTY_RULE);
       onCreated();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 403) {
-        setForbidden(true);
-        setOpen(false);
-      }
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -197,27 +157,19 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
         value={form.id}
         onInput={(e) => setForm({ ...form, id: e.currentTarget.value })}
       />
-      <select value={form.sector} onChange={(e) => setForm({ ...form, sector: e.currentTarget.value })}>
-        <option value="">Блок…</option>
-        {ref.data.sectors.map((s) => (
-          <option key={s.code} value={s.code}>
-            {s.name}
-          </option>
-        ))}
-      </select>
-      <select
+      <Select
+        value={form.sector}
+        empty="Блок…"
+        options={ref.sectorOptions()}
+        onChange={(sector) => setForm({ ...form, sector })}
+      />
+      <Select
         value={form.municipality}
-        onChange={(e) => setForm({ ...form, municipality: e.currentTarget.value })}
-      >
-        <option value="">Любой муниципалитет</option>
-        {ref.data.municipalities.map((m) => (
-          <option key={m.code} value={m.code}>
-            {m.shortName}
-          </option>
-        ))}
-      </select>
+        empty="Любой муниципалитет"
+        options={ref.municipalityOptions()}
+        onChange={(municipality) => setForm({ ...form, municipality })}
+      />
       <AgencySelect
-        ref_={ref}
         sector={form.sector}
         value={form.agencyId}
         onChange={(a) => setForm({ ...form, agencyId: a })}

@@ -1,7 +1,7 @@
 // Settings: sector blocks — the Telegram chat of each block and whether it is active.
 import { api } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
-import { ActiveCell, orNull, RowActions, SettingsHead, useRowEdit } from './common';
+import { useLoad } from '../../components';
+import { ActiveCell, SettingsHead, SettingsRow, SettingsTable, TelegramCell, useRowEdit } from './common';
 
 interface Sector {
   code: string;
@@ -15,29 +15,12 @@ export function SectorsSettings() {
   return (
     <section>
       <SettingsHead title="Профильные блоки" />
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data && list.data.items.length === 0 ? (
-        <Empty />
-      ) : list.data ? (
-        <table class="grid" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>Код</th>
-              <th>Наименование</th>
-              <th>Чат Telegram</th>
-              <th class="c-center">Активен</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((s) => (
-              <SectorRow key={s.code} item={s} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={list}
+        items={list.data?.items ?? []}
+        columns={['Код', 'Наименование', 'Чат Telegram', { label: 'Активен', class: 'c-center' }]}
+        row={(s) => <SectorRow key={s.code} item={s} />}
+      />
     </section>
   );
 }
@@ -48,21 +31,11 @@ function SectorRow({ item }: { item: Sector }) {
   );
   const v = row.value;
   return (
-    <tr data-testid="settings-row" data-id={item.code}>
+    <SettingsRow id={item.code} row={row}>
       <td class="mono">{v.code}</td>
       <td>{v.name}</td>
-      <td>
-        <input
-          class="w-12"
-          data-testid="row-telegram"
-          value={v.telegramChatId ?? ''}
-          placeholder="не задан"
-          disabled={row.readOnly}
-          onInput={(e) => row.set('telegramChatId', orNull(e.currentTarget.value))}
-        />
-      </td>
-      <ActiveCell checked={v.active} disabled={row.readOnly} onChange={(c) => row.set('active', c)} />
-      <RowActions row={row} />
-    </tr>
+      <TelegramCell row={row} class="w-12" />
+      <ActiveCell row={row} />
+    </SettingsRow>
   );
 }

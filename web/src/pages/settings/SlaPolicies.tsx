@@ -1,9 +1,9 @@
 // Settings: SLA policies per channel kind — first response and resolution deadlines.
 import { api } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
-import { SLA_UNIT_LABELS } from '../../format';
+import { Select, useLoad } from '../../components';
+import { labelOptions, SLA_UNIT_LABELS } from '../../format';
 import { useReference } from '../../reference';
-import { RowActions, SettingsHead, useRowEdit } from './common';
+import { SettingsHead, SettingsRow, SettingsTable, useRowEdit } from './common';
 
 interface Span {
   amount: number;
@@ -15,6 +15,8 @@ interface Policy {
   resolution: Span;
 }
 
+const UNITS = labelOptions(SLA_UNIT_LABELS);
+
 export function SlaSettings() {
   const list = useLoad(() => api.get<{ items: Policy[] }>('/settings/sla-policies'), []);
   return (
@@ -23,28 +25,12 @@ export function SlaSettings() {
       <p class="muted small">
         Рабочие часы и дни считаются по производственному календарю (раздел «Календарь»).
       </p>
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data && list.data.items.length === 0 ? (
-        <Empty />
-      ) : list.data ? (
-        <table class="grid" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>Канал</th>
-              <th>Первый ответ</th>
-              <th>Решение</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((p) => (
-              <PolicyRow key={p.channelKind} item={p} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={list}
+        items={list.data?.items ?? []}
+        columns={['Канал', 'Первый ответ', 'Решение']}
+        row={(p) => <PolicyRow key={p.channelKind} item={p} />}
+      />
     </section>
   );
 }
@@ -69,17 +55,12 @@ function SpanInput({
         disabled={disabled}
         onInput={(e) => onChange({ ...value, amount: Number(e.currentTarget.value) })}
       />{' '}
-      <select
+      <Select
         value={value.unit}
+        options={UNITS}
         disabled={disabled}
-        onChange={(e) => onChange({ ...value, unit: e.currentTarget.value })}
-      >
-        {Object.entries(SLA_UNIT_LABELS).map(([code, name]) => (
-          <option key={code} value={code}>
-            {name}
-          </option>
-        ))}
-      </select>
+        onChange={(unit) => onChange({ ...value, unit })}
+      />
     </span>
   );
 }
@@ -94,7 +75,7 @@ function PolicyRow({ item }: { item: Policy }) {
   );
   const v = row.value;
   return (
-    <tr data-testid="settings-row" data-id={item.channelKind}>
+    <SettingsRow id={item.channelKind} row={row}>
       <td>
         {ref.channel(v.channelKind)}
         <div class="muted small mono">{v.channelKind}</div>
@@ -109,7 +90,6 @@ function PolicyRow({ item }: { item: Policy }) {
       <td>
         <SpanInput value={v.resolution} disabled={row.readOnly} onChange={(s) => row.set('resolution', s)} />
       </td>
-      <RowActions row={row} />
-    </tr>
+    </SettingsRow>
   );
 }

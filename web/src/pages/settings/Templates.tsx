@@ -1,10 +1,10 @@
 // Settings: reply templates by kind and sector — text and active flag.
 import { useState } from 'preact/hooks';
 import { api } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
-import { DRAFT_KIND_LABELS, label } from '../../format';
+import { Select, useLoad } from '../../components';
+import { DRAFT_KIND_LABELS, label, labelOptions } from '../../format';
 import { useReference } from '../../reference';
-import { ActiveCell, RowActions, SettingsHead, useRowEdit } from './common';
+import { ActiveCell, SettingsHead, SettingsRow, SettingsTable, useRowEdit } from './common';
 
 interface Template {
   id: string | number;
@@ -14,6 +14,8 @@ interface Template {
   active: boolean;
 }
 
+const KINDS = labelOptions(DRAFT_KIND_LABELS);
+
 export function TemplatesSettings() {
   const ref = useReference();
   const list = useLoad(() => api.get<{ items: Template[] }>('/settings/templates'), []);
@@ -22,41 +24,19 @@ export function TemplatesSettings() {
   return (
     <section>
       <SettingsHead title="Шаблоны ответов">
-        <select value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
-          <option value="">Все виды</option>
-          {Object.entries(DRAFT_KIND_LABELS).map(([code, name]) => (
-            <option key={code} value={code}>
-              {name}
-            </option>
-          ))}
-        </select>
+        <Select value={kind} empty="Все виды" options={KINDS} onChange={setKind} />
       </SettingsHead>
       <p class="muted small">
         Поля в фигурных скобках (например, {'{address}'}) заполняются автоматически при подготовке черновика.
       </p>
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data && items.length === 0 ? (
-        <Empty />
-      ) : list.data ? (
-        <table class="grid" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>Вид</th>
-              <th>Блок</th>
-              <th>Текст</th>
-              <th class="c-center">Активен</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((t) => (
-              <TemplateRow key={t.id} item={t} sectorName={t.sector ? ref.sector(t.sector) : 'Все блоки'} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={list}
+        items={items}
+        columns={['Вид', 'Блок', 'Текст', { label: 'Активен', class: 'c-center' }]}
+        row={(t) => (
+          <TemplateRow key={t.id} item={t} sectorName={t.sector ? ref.sector(t.sector) : 'Все блоки'} />
+        )}
+      />
     </section>
   );
 }
@@ -67,7 +47,7 @@ function TemplateRow({ item, sectorName }: { item: Template; sectorName: string 
   );
   const v = row.value;
   return (
-    <tr data-testid="settings-row" data-id={item.id}>
+    <SettingsRow id={item.id} row={row}>
       <td>
         {label(DRAFT_KIND_LABELS, v.kind)}
         <div class="muted small mono">{v.id}</div>
@@ -82,8 +62,7 @@ function TemplateRow({ item, sectorName }: { item: Template; sectorName: string 
           onInput={(e) => row.set('text', e.currentTarget.value)}
         />
       </td>
-      <ActiveCell checked={v.active} disabled={row.readOnly} onChange={(c) => row.set('active', c)} />
-      <RowActions row={row} />
-    </tr>
+      <ActiveCell row={row} />
+    </SettingsRow>
   );
 }

@@ -1,12 +1,23 @@
 // Settings: staff accounts — name, Telegram id, active flag, password reset, and role grants
 // (role, optionally limited to a sector, an agency, a municipality).
 import { useMemo, useState } from 'preact/hooks';
-import { api, ApiError } from '../../api';
-import { Empty, ErrorLine, Loading, useLoad } from '../../components';
-import { ROLE_LABELS, label } from '../../format';
+import { api } from '../../api';
+import { ErrorLine, Select, useLoad } from '../../components';
+import { ROLE_LABELS, label, labelOptions } from '../../format';
 import { useReference } from '../../reference';
 import type { Grant } from '../../types';
-import { orNull, SettingsHead, useRowEdit } from './common';
+import {
+  ActiveCell,
+  AddToolbar,
+  matchesText,
+  orNull,
+  RowActions,
+  SearchBox,
+  SettingsHead,
+  SettingsTable,
+  useMutation,
+  useRowEdit,
+} from './common';
 
 interface StaffUser {
   id: number | string;
@@ -19,51 +30,30 @@ interface StaffUser {
 }
 
 const emptyGrant = (): Grant => ({ role: 'curator', sector: null, agencyId: null, municipality: null });
+const ROLES = labelOptions(ROLE_LABELS);
 
 export function UsersSettings() {
   const list = useLoad(() => api.get<{ items: StaffUser[] }>('/settings/users'), []);
   const [q, setQ] = useState('');
-  const needle = q.trim().toLowerCase();
-  const items = (list.data?.items ?? []).filter(
-    (u) => !needle || u.login.toLowerCase().includes(needle) || u.name.toLowerCase().includes(needle),
-  );
+  const items = (list.data?.items ?? []).filter((u) => matchesText(q, u.login, u.name));
   return (
     <section>
       <SettingsHead title="Пользователи">
-        <input
-          type="search"
-          data-testid="settings-filter"
-          class="w-12"
-          placeholder="Логин или имя"
-          value={q}
-          onInput={(e) => setQ(e.currentTarget.value)}
-        />
+        <SearchBox class="w-12" placeholder="Логин или имя" value={q} onChange={setQ} />
       </SettingsHead>
       <NewUser onCreated={() => list.reload(true)} />
-      <ErrorLine error={list.error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.data && items.length === 0 ? (
-        <Empty />
-      ) : list.data ? (
-        <table class="grid" data-testid="settings-table">
-          <thead>
-            <tr>
-              <th>Логин</th>
-              <th>Имя</th>
-              <th>Роли и полномочия</th>
-              <th>Telegram ID</th>
-              <th class="c-center">Активен</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((u) => (
-              <UserRow key={u.id} item={u} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <SettingsTable
+        list={list}
+        items={items}
+        columns={[
+          'Логин',
+          'Имя',
+          'Роли и полномочия',
+          'Telegram ID',
+          { label: 'Активен', class: 'c-center' },
+        ]}
+        row={(u) => <UserRow key={u.id} item={u} />}
+      />
     </section>
   );
 }
@@ -91,49 +81,25 @@ function GrantsEditor({ grants, onChange }: { grants: Grant[]; onChange: (g: Gra
     <div class="grants-editor" data-testid="grants-editor">
       {grants.map((g, i) => (
         <div class="inline-form" key={i}>
-          <select
-            data-testid="grant-role"
-            value={g.role}
-            onChange={(e) => set(i, { role: e.currentTarget.value })}
-          >
-            {Object.entries(ROLE_LABELS).map(([code, name]) => (
-              <option key={code} value={code}>
-                {name}
-              </option>
-            ))}
-          </select>
-          <select value={g.sector ?? ''} onChange={(e) => set(i, { sector: e.currentTarget.value || null })}>
-            <option value="">Все блоки</option>
-            {ref.data.sectors.map((s) => (
-              <option key={s.code} value={s.code}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-          <select
+          <Select testid="grant-role" value={g.role} options={ROLES} onChange={(role) => set(i, { role })} />
+          <Select
+            value={g.sector ?? ''}
+            empty="Все блоки"
+            options={ref.sectorOptions()}
+            onChange={(v) => set(i, { sector: v || null })}
+          />
+          <Select
             value={g.agencyId ?? ''}
-            onChange={(e) => set(i, { agencyId: e.currentTarget.value || null })}
-          >
-            <option value="">Все ведомства</option>
-            {ref.data.agencies
-              .filter((a) => a.id === g.agencyId || !g.sector || !a.sector || a.sector === g.sector)
-              .map((a) => (
-                <option key={a.id} value={a.id}>
-                  {a.shortName}
-                </option>
-              ))}
-          </select>
-          <select
+            empty="Все ведомства"
+            options={ref.agencyOptions({ sector: g.sector, keep: g.agencyId })}
+            onChange={(v) => set(i, { agencyId: v || null })}
+          />
+          <Select
             value={g.municipality ?? ''}
-            onChange={(e) => set(i, { municipality: e.currentTarget.value || null })}
-          >
-            <option value="">Все муниципалитеты</option>
-            {ref.data.municipalities.map((m) => (
-              <option key={m.code} value={m.code}>
-                {m.shortName}
-              </option>
-            ))}
-          </select>
+            empty="Все муниципалитеты"
+            options={ref.municipalityOptions()}
+            onChange={(v) => set(i, { municipality: v || null })}
+          />
           <button
             type="button"
             class="small-btn danger-outline"
@@ -232,79 +198,31 @@ function UserRow({ item }: { item: StaffUser }) {
           (v.telegramUserId ?? '—')
         )}
       </td>
-      <td class="c-center">
-        <input
-          type="checkbox"
-          data-testid="row-active"
-          checked={v.active}
-          disabled={ro}
-          onChange={(e) => row.set('active', e.currentTarget.checked)}
-        />
-      </td>
-      <td class="c-actions">
-        {ro ? (
-          <span class="tag tag-grey" data-testid="row-readonly">
-            только просмотр
-          </span>
-        ) : (
-          <>
-            {!editing && (
-              <button
-                type="button"
-                class="small-btn"
-                data-testid="user-edit"
-                onClick={() => setEditing(true)}
-              >
-                Изменить
-              </button>
-            )}
-            <button
-              type="button"
-              class="small-btn primary"
-              data-testid="row-save"
-              disabled={!row.dirty || row.busy}
-              onClick={() => void row.save().then((ok) => ok && setEditing(false))}
-            >
-              Сохранить
-            </button>
-            {(row.dirty || editing) && (
-              <button
-                type="button"
-                class="small-btn"
-                onClick={() => {
-                  row.reset();
-                  setEditing(false);
-                }}
-              >
-                Отменить
-              </button>
-            )}
-            {row.saved && !row.dirty && <span class="ok-text small">Сохранено</span>}
-          </>
-        )}
-        <ErrorLine error={row.error} />
-      </td>
+      <ActiveCell row={row} />
+      <RowActions row={row} editing={editing} onEditing={setEditing} />
     </tr>
   );
 }
 
+const EMPTY_USER = { login: '', name: '', password: '', telegramUserId: '' };
+
 function NewUser({ onCreated }: { onCreated: () => void }) {
   const [open, setOpen] = useState(false);
-  const [forbidden, setForbidden] = useState(false);
-  const [form, setForm] = useState({ login: '', name: '', password: '', telegramUserId: '' });
+  const [form, setForm] = useState(EMPTY_USER);
   const [grants, setGrants] = useState<Grant[]>([emptyGrant()]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, forbidden, run } = useMutation(() => setOpen(false));
 
   if (!open)
     return (
-      <div class="toolbar">
-        <button type="button" data-testid="user-add" disabled={forbidden} onClick={() => setOpen(true)}>
-          Добавить пользователя
-        </button>
-        {forbidden && <span class="muted small">Создание пользователей недоступно для вашей роли</span>}
+      <AddToolbar
+        testid="user-add"
+        label="Добавить пользователя"
+        forbidden={forbidden}
+        forbiddenText="Создание пользователей недоступно для вашей роли"
+        onOpen={() => setOpen(true)}
+      >
         <ErrorLine error={error} />
-      </div>
+      </AddToolbar>
     );
 
   async function submit(e: Event) {
@@ -313,9 +231,7 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
       setError('Заполните логин, имя и пароль.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api.post('/settings/users', {
         login: form.login.trim(),
         name: form.name.trim(),
@@ -324,18 +240,10 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
         grants,
       });
       setOpen(false);
-      setForm({ login: '', name: '', password: '', telegramUserId: '' });
+      setForm(EMPTY_USER);
       setGrants([emptyGrant()]);
       onCreated();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 403) {
-        setForbidden(true);
-        setOpen(false);
-      }
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,9 +1,10 @@
-// Shared pieces of the settings pages: per-row inline editing with save / reset, read-only rows after
-// a 403, and the small cells (checkbox, row buttons).
-import type { ComponentChildren } from 'preact';
+// Shared pieces of the settings pages: the table of rows, per-row inline editing with save / reset,
+// read-only rows after a 403, the small cells (checkbox, row buttons), the search box, and the
+// create / delete calls with their busy, error and forbidden state.
+import type { ComponentChildren, VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../api';
-import { ErrorLine } from '../../components';
+import { Empty, ErrorLine, WhenLoaded, type Loaded } from '../../components';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -19,6 +20,13 @@ export interface RowEdit<T> {
   /** Resolves true when stored. */
   save: () => Promise<boolean>;
   reset: () => void;
+}
+
+/** What a cell bound to the field `K` of an edited row needs (any `RowEdit` with that field fits). */
+export interface FieldEdit<K extends string, V> {
+  value: Record<K, V>;
+  readOnly: boolean;
+  set: (key: K, v: V) => void;
 }
 
 /**
@@ -88,8 +96,19 @@ export function useRowEdit<T extends object>(
   };
 }
 
-/** The last cell of an editable row: save / undo, status, errors. */
-export function RowActions<T>({ row }: { row: RowEdit<T> }) {
+/**
+ * The last cell of an editable row: save / undo, status, errors. With `onEditing` (the users page)
+ * the row opens for editing by a button («Изменить», `user-edit`) first, and saving or undoing closes it.
+ */
+export function RowActions<T>({
+  row,
+  editing,
+  onEditing,
+}: {
+  row: RowEdit<T>;
+  editing?: boolean;
+  onEditing?: (on: boolean) => void;
+}) {
   return (
     <td class="c-actions">
       {row.readOnly ? (
@@ -98,22 +117,30 @@ export function RowActions<T>({ row }: { row: RowEdit<T> }) {
         </span>
       ) : (
         <>
+          {onEditing && !editing && (
+            <button type="button" class="small-btn" data-testid="user-edit" onClick={() => onEditing(true)}>
+              Изменить
+            </button>
+          )}
           <button
             type="button"
             class="small-btn primary"
             data-testid="row-save"
             disabled={!row.dirty || row.busy}
-            onClick={() => void row.save()}
+            onClick={() => void row.save().then((ok) => ok && onEditing?.(false))}
           >
             Сохранить
           </button>
-          {row.dirty && (
+          {(row.dirty || editing) && (
             <button
               type="button"
               class="small-btn"
               data-testid="row-reset"
               disabled={row.busy}
-              onClick={row.reset}
+              onClick={() => {
+                row.reset();
+                onEditing?.(false);
+              }}
             >
               Отменить
             </button>
@@ -126,25 +153,227 @@ export function RowActions<T>({ row }: { row: RowEdit<T> }) {
   );
 }
 
-export function ActiveCell({
-  checked,
-  disabled,
-  onChange,
-}: {
-  checked: boolean;
-  disabled?: boolean;
-  onChange: (v: boolean) => void;
-}) {
+/** The «active» checkbox cell of a row with an `active` field. */
+export function ActiveCell({ row }: { row: FieldEdit<'active', boolean> }) {
   return (
     <td class="c-center">
       <input
         type="checkbox"
         data-testid="row-active"
-        checked={checked}
-        disabled={disabled}
-        onChange={(e) => onChange(e.currentTarget.checked)}
+        checked={row.value.active}
+        disabled={row.readOnly}
+        onChange={(e) => row.set('active', e.currentTarget.checked)}
       />
     </td>
+  );
+}
+
+/** A cell with a text input. */
+export function TextCell({
+  value,
+  onChange,
+  disabled,
+  class: cls,
+  placeholder,
+  testid,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  disabled?: boolean;
+  class?: string;
+  placeholder?: string;
+  testid?: string;
+}) {
+  return (
+    <td>
+      <input
+        class={cls}
+        data-testid={testid}
+        value={value}
+        placeholder={placeholder}
+        disabled={disabled}
+        onInput={(e) => onChange(e.currentTarget.value)}
+      />
+    </td>
+  );
+}
+
+/** The Telegram chat cell of a sector or an agency row ('' stores null). */
+export function TelegramCell({
+  row,
+  class: cls,
+}: {
+  row: FieldEdit<'telegramChatId', string | null>;
+  class: string;
+}) {
+  return (
+    <TextCell
+      class={cls}
+      testid="row-telegram"
+      placeholder="не задан"
+      value={row.value.telegramChatId ?? ''}
+      disabled={row.readOnly}
+      onChange={(v) => row.set('telegramChatId', orNull(v))}
+    />
+  );
+}
+
+/** An editable row: its cells, then save / undo. */
+export function SettingsRow<T>({
+  id,
+  row,
+  class: cls,
+  children,
+}: {
+  id: string | number;
+  row: RowEdit<T>;
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <tr data-testid="settings-row" data-id={id} class={cls}>
+      {children}
+      <RowActions row={row} />
+    </tr>
+  );
+}
+
+/** A column head: its text, or the text and a class. The last (actions) column is added. */
+export type Column = string | { label: string; class: string };
+
+/**
+ * The table of a settings page: the error line, «Загрузка…», «Ничего не найдено» when `items` is
+ * empty, else one `row` each.
+ */
+export function SettingsTable<T>({
+  list,
+  items,
+  columns,
+  row,
+  error,
+  empty,
+  narrow,
+}: {
+  list: Pick<Loaded<unknown>, 'data' | 'error' | 'loading'>;
+  items: T[];
+  columns: Column[];
+  row: (item: T) => VNode;
+  /** Shown instead of the loader's error when set. */
+  error?: unknown;
+  empty?: string;
+  narrow?: boolean;
+}) {
+  return (
+    <WhenLoaded list={list} error={error}>
+      {() =>
+        items.length === 0 ? (
+          <Empty text={empty} />
+        ) : (
+          <table class={narrow ? 'grid narrow' : 'grid'} data-testid="settings-table">
+            <thead>
+              <tr>
+                {columns.map((c) =>
+                  typeof c === 'string' ? (
+                    <th key={c}>{c}</th>
+                  ) : (
+                    <th key={c.label} class={c.class}>
+                      {c.label}
+                    </th>
+                  ),
+                )}
+                <th />
+              </tr>
+            </thead>
+            <tbody>{items.map((item) => row(item))}</tbody>
+          </table>
+        )
+      }
+    </WhenLoaded>
+  );
+}
+
+/** The search box of a settings page head. */
+export function SearchBox({
+  value,
+  onChange,
+  placeholder,
+  class: cls,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  placeholder: string;
+  class?: string;
+}) {
+  return (
+    <input
+      type="search"
+      data-testid="settings-filter"
+      class={cls}
+      placeholder={placeholder}
+      value={value}
+      onInput={(e) => onChange(e.currentTarget.value)}
+    />
+  );
+}
+
+/** Whether one of `fields` contains the search text `q` (any case); true for an empty search. */
+export function matchesText(q: string, ...fields: string[]): boolean {
+  const needle = q.trim().toLowerCase();
+  return !needle || fields.some((f) => f.toLowerCase().includes(needle));
+}
+
+/**
+ * A create / delete call: `busy` while it runs, its `error`, and `forbidden` from the first 403 on
+ * (then `onForbidden` runs too). `run` resolves true when `fn` went through.
+ */
+export function useMutation(onForbidden?: () => void) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [forbidden, setForbidden] = useState(false);
+  async function run(fn: () => Promise<unknown>): Promise<boolean> {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 403) {
+        setForbidden(true);
+        onForbidden?.();
+      }
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, setError, forbidden, run };
+}
+
+/** The «add …» button above a table; disabled, with a note, once the role is known not to be allowed. */
+export function AddToolbar({
+  testid,
+  label,
+  forbidden,
+  forbiddenText,
+  onOpen,
+  children,
+}: {
+  testid: string;
+  label: string;
+  forbidden: boolean;
+  forbiddenText: string;
+  onOpen: () => void;
+  children?: ComponentChildren;
+}) {
+  return (
+    <div class="toolbar">
+      <button type="button" data-testid={testid} disabled={forbidden} onClick={onOpen}>
+        {label}
+      </button>
+      {forbidden && <span class="muted small">{forbiddenText}</span>}
+      {children}
+    </div>
   );
 }
 
