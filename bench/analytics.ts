@@ -40,7 +40,9 @@ const db = app.database;
 try {
   const t0 = Date.now();
   const incidents = Math.round(N / 5);
-  console.log(`generating ${N.toLocaleString('en')} messages in ${incidents.toLocaleString('en')} incidents over 365 days…`);
+  console.log(
+    `generating ${N.toLocaleString('en')} messages in ${incidents.toLocaleString('en')} incidents over 365 days…`,
+  );
   await db.query(
     `insert into authors (platform, external_id, name, consent_personal_data)
      select 'api', 'a' || g, 'Автор ' || g, true from generate_series(1, $1::int) g`,
@@ -67,7 +69,10 @@ try {
            from generate_series(1, $1::int) g) x`,
     [incidents],
   );
-  const [range] = await db.query<{ lo: number; hi: number }>(`select min(id)::int as lo, max(id)::int as hi from incidents`, []);
+  const [range] = await db.query<{ lo: number; hi: number }>(
+    `select min(id)::int as lo, max(id)::int as hi from incidents`,
+    [],
+  );
   await db.query(
     `with sent as (select array['negative','neutral','positive'] as a)
      insert into messages (source_id, external_id, author_id, text, posted_at, received_at, state, sector, sentiment, toxic, municipality, incident_id, analyzed_at, routed_at)
@@ -88,20 +93,49 @@ try {
   const auth = { authorization: `Bearer ${token}` };
   const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString();
   const queries: [string, string][] = [];
-  for (const m of ['messages', 'authors', 'incidents', 'first_response_hours', 'resolution_hours', 'within_deadline_share', 'satisfaction']) {
+  for (const m of [
+    'messages',
+    'authors',
+    'incidents',
+    'first_response_hours',
+    'resolution_hours',
+    'within_deadline_share',
+    'satisfaction',
+  ]) {
     queries.push([`${m} by sector (30 days)`, `/api/v1/analytics/slice?measure=${m}&by=sector`]);
-    queries.push([`${m} by sector×municipality (30 days)`, `/api/v1/analytics/slice?measure=${m}&by=sector,municipality`]);
-    queries.push([`${m} by agency × week (30 days)`, `/api/v1/analytics/slice?measure=${m}&by=agency&period=week`]);
+    queries.push([
+      `${m} by sector×municipality (30 days)`,
+      `/api/v1/analytics/slice?measure=${m}&by=sector,municipality`,
+    ]);
+    queries.push([
+      `${m} by agency × week (30 days)`,
+      `/api/v1/analytics/slice?measure=${m}&by=agency&period=week`,
+    ]);
   }
-  queries.push(['messages by channel×sentiment (30 days)', '/api/v1/analytics/slice?measure=messages&by=channel,sentiment']);
-  queries.push(['messages by month (365 days)', `/api/v1/analytics/slice?measure=messages&period=month&from=${yearAgo}`]);
-  queries.push(['incidents by sector×month (365 days)', `/api/v1/analytics/slice?measure=incidents&by=sector&period=month&from=${yearAgo}`]);
-  queries.push(['messages by sector×municipality (365 days)', `/api/v1/analytics/slice?measure=messages&by=sector,municipality&from=${yearAgo}`]);
+  queries.push([
+    'messages by channel×sentiment (30 days)',
+    '/api/v1/analytics/slice?measure=messages&by=channel,sentiment',
+  ]);
+  queries.push([
+    'messages by month (365 days)',
+    `/api/v1/analytics/slice?measure=messages&period=month&from=${yearAgo}`,
+  ]);
+  queries.push([
+    'incidents by sector×month (365 days)',
+    `/api/v1/analytics/slice?measure=incidents&by=sector&period=month&from=${yearAgo}`,
+  ]);
+  queries.push([
+    'messages by sector×municipality (365 days)',
+    `/api/v1/analytics/slice?measure=messages&by=sector,municipality&from=${yearAgo}`,
+  ]);
   queries.push(['ratings (30 days, both levels)', '/api/v1/analytics/ratings']);
   queries.push(['workload', '/api/v1/analytics/workload']);
 
-  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-  console.log(`\n${'query'.padEnd(52)} ${'rows'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)}`);
+  const pct = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+  console.log(
+    `\n${'query'.padEnd(52)} ${'rows'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)}`,
+  );
   const worst: number[] = [];
   for (const [name, url] of queries) {
     const times: number[] = [];
@@ -116,9 +150,13 @@ try {
       rows = b.rows?.length ?? b.levels?.reduce((a, l) => a + l.items.length, 0) ?? b.agencies?.length ?? 0;
     }
     worst.push(pct(times, 95));
-    console.log(`${name.padEnd(52)} ${String(rows).padStart(6)} ${pct(times, 50).toFixed(0).padStart(8)} ${pct(times, 95).toFixed(0).padStart(8)}`);
+    console.log(
+      `${name.padEnd(52)} ${String(rows).padStart(6)} ${pct(times, 50).toFixed(0).padStart(8)} ${pct(times, 95).toFixed(0).padStart(8)}`,
+    );
   }
-  console.log(`\nworst p95: ${Math.max(...worst).toFixed(0)} ms over ${queries.length} queries (${RUNS} runs each), ${N.toLocaleString('en')} messages`);
+  console.log(
+    `\nworst p95: ${Math.max(...worst).toFixed(0)} ms over ${queries.length} queries (${RUNS} runs each), ${N.toLocaleString('en')} messages`,
+  );
 } finally {
   await app.close();
   await admin.query(`drop database if exists ${dbName} with (force)`);
