@@ -3,7 +3,7 @@
  * `labels export`, `env`.
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createApp, type Role } from './app.ts';
 import { envTable, loadConfigOrExit } from './config.ts';
 import { isAppError } from './domain/errors.ts';
@@ -41,6 +41,16 @@ Usage:
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
 (defaults: id, text, author_id, author_name, date, url, parent_id).`;
+
+/** Parses a command's arguments; on a mistake prints it with the usage and returns undefined (exit 2). */
+function parseCommand<O extends ParseArgsConfig['options']>(name: string, args: string[], options: O) {
+  try {
+    return parseArgs({ args, allowPositionals: true, options, strict: true });
+  } catch (err) {
+    console.error(`otklik ${name}: ${(err as Error).message}\n\n${HELP}`);
+    return undefined;
+  }
+}
 
 /** How long an orderly close may take after SIGTERM before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -114,22 +124,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'import') {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          source: { type: 'string', default: 'import' },
-          format: { type: 'string' },
-          map: { type: 'string' },
-          delimiter: { type: 'string' },
-        },
-      });
-    } catch (err) {
-      console.error(`otklik import: ${(err as Error).message}\n\n${HELP}`);
-      return 2;
-    }
+    const parsed = parseCommand('import', rest, {
+      source: { type: 'string', default: 'import' },
+      format: { type: 'string' },
+      map: { type: 'string' },
+      delimiter: { type: 'string' },
+    });
+    if (!parsed) return 2;
     const { values, positionals } = parsed;
     const file = positionals[0];
     if (!file) {
@@ -197,13 +198,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'token') return tokenCommand(rest, config);
 
   if (command === 'labels') {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' } } });
-    } catch (err) {
-      console.error(`otklik labels: ${(err as Error).message}\n\n${HELP}`);
-      return 2;
-    }
+    const parsed = parseCommand('labels', rest, { out: { type: 'string' } });
+    if (!parsed) return 2;
     const { values, positionals } = parsed;
     if (positionals.length !== 1 || positionals[0] !== 'export') {
       console.error(
@@ -252,17 +248,8 @@ async function main(argv: string[]): Promise<number> {
 
 /** `otklik token create`: an integration token with scopes. */
 async function tokenCommand(rest: string[], config: ReturnType<typeof loadConfigOrExit>): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: { name: { type: 'string' }, scope: { type: 'string' } },
-    });
-  } catch (err) {
-    console.error(`otklik token: ${(err as Error).message}`);
-    return 2;
-  }
+  const parsed = parseCommand('token', rest, { name: { type: 'string' }, scope: { type: 'string' } });
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const scopes = (values.scope ?? '')
     .split(',')
@@ -289,22 +276,13 @@ async function tokenCommand(rest: string[], config: ReturnType<typeof loadConfig
 
 /** `otklik staff add|token`: staff accounts and their personal API tokens (shown once, stored hashed). */
 async function staffCommand(rest: string[], config: ReturnType<typeof loadConfigOrExit>): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        login: { type: 'string' },
-        name: { type: 'string' },
-        role: { type: 'string', multiple: true },
-        telegram: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    console.error(`otklik staff: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseCommand('staff', rest, {
+    login: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', multiple: true },
+    telegram: { type: 'string' },
+  });
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const sub = positionals[0];
   if (!values.login || (sub !== 'add' && sub !== 'token' && sub !== 'password')) {

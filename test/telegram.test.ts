@@ -4,7 +4,12 @@
  * public monitoring with threads, status changes, a 429 storm, and the webhook mode with its secret.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelegramEmulator, type SentRecord, type TelegramEmulator } from './emulators/telegram.ts';
+import {
+  nextMessage,
+  startTelegramEmulator,
+  type SentRecord,
+  type TelegramEmulator,
+} from './emulators/telegram.ts';
 import { API_TOKEN, freePort, startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 const BOT_A = '700100200:AAtest-cur-bot-token-0123456789';
@@ -42,18 +47,8 @@ describe('Telegram bots over long polling', () => {
   });
 
   const mark = () => tg.sent().length;
-  const next = async (token: string, chat: number, after: number, match: RegExp = /./) =>
-    (
-      await tg.waitForSent(
-        (r) =>
-          r.token === token &&
-          r.method === 'sendMessage' &&
-          r.chat_id === String(chat) &&
-          tg.sent().indexOf(r) >= after &&
-          match.test(r.text ?? ''),
-        { timeoutMs: 15_000 },
-      )
-    )[0]!;
+  const next = (token: string, chat: number, after: number, match?: RegExp) =>
+    nextMessage(tg, token, chat, after, match);
 
   async function consent(token: string, user: { id: number; first_name: string }) {
     let m = mark();

@@ -6,7 +6,12 @@
  * 50 and 80 %; a question to the citizen stops the clock until they answer; retries never send twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelegramEmulator, type SentRecord, type TelegramEmulator } from './emulators/telegram.ts';
+import {
+  nextMessage,
+  startTelegramEmulator,
+  type SentRecord,
+  type TelegramEmulator,
+} from './emulators/telegram.ts';
 import { startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 const CITIZEN_BOT = '700200100:AAcitizen-bot-token-0123456789';
@@ -40,18 +45,8 @@ describe('incident workflow', () => {
     };
   };
   const mark = () => tg.sent().length;
-  const next = async (token: string, chat: number, after: number, match: RegExp) =>
-    (
-      await tg.waitForSent(
-        (r) =>
-          r.token === token &&
-          r.method === 'sendMessage' &&
-          r.chat_id === String(chat) &&
-          tg.sent().indexOf(r) >= after &&
-          match.test(r.text ?? ''),
-        { timeoutMs: 20_000 },
-      )
-    )[0]!;
+  const next = (token: string, chat: number, after: number, match?: RegExp) =>
+    nextMessage(tg, token, chat, after, match);
   const press = (user: { id: number; first_name: string }, data: string, msg: SentRecord) =>
     tg.pushUpdate(
       STAFF_BOT,

@@ -1815,3 +1815,27 @@ export async function startTelegramEmulator(
     },
   };
 }
+
+/**
+ * The first message a bot sent to `chat` after the first `after` records (`after` = `tg.sent().length`
+ * taken before the action), matching `match`: «what did the bot answer to this».
+ */
+export async function nextMessage(
+  tg: TelegramEmulator,
+  token: string,
+  chat: number,
+  after: number,
+  match: RegExp = /./,
+  timeoutMs = 20_000,
+): Promise<SentRecord> {
+  const [r] = await tg.waitForSent(
+    (s) =>
+      s.token === token &&
+      s.method === 'sendMessage' &&
+      s.chat_id === String(chat) &&
+      tg.sent().indexOf(s) >= after &&
+      match.test(s.text ?? ''),
+    { timeoutMs },
+  );
+  return r!;
+}
