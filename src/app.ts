@@ -8,7 +8,8 @@ import type { Config } from './config.ts';
 import type { Calendar } from './domain/calendar.ts';
 import type { TextAnalyzer } from './domain/types.ts';
 import { createLogger } from './logger.ts';
-import { resolveTokens, type Tokens } from './secrets.ts';
+import { resolveTokens, storeSecret, type Tokens } from './secrets.ts';
+import { randomBytes } from 'node:crypto';
 import { buildApi } from './api/server.ts';
 import type { HealthReport } from './api/health.routes.ts';
 import { createConnectorAlerts, type ConnectorAlerts } from './connectors/alerts.ts';
@@ -230,6 +231,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
     );
     closers.push(() => live.close());
     const approvals = createApprovals({ ...notifyDeps, citizens, staff, routeContext });
+
+    // First start: no staff account yet → an administrator with a generated password (DATA_DIR/secrets.json),
+    // so the workspace can be opened at once; create real accounts and change this password there.
+    if (roles.includes('api') && !(await staff.any())) {
+      const password = randomBytes(12).toString('base64url');
+      const admin = await staff.create({
+        login: 'admin',
+        name: 'Администратор',
+        grants: [{ role: 'tech_admin' }, { role: 'center_head' }, { role: 'smm' }, { role: 'curator' }],
+      });
+      await auth.setPassword(admin.id, password);
+      storeSecret(config.dataDir, 'ADMIN_PASSWORD', password);
+      log.warn(
+        { login: 'admin', file: `${config.dataDir}/secrets.json` },
+        'no staff accounts existed: created "admin" with a generated password (ADMIN_PASSWORD in secrets.json)',
+      );
+    }
 
     const app: App = {
       config,

@@ -172,6 +172,23 @@ describe('npm start on embedded defaults', () => {
     }
     firstIncidents = list.items;
 
+    // The workspace opens on a fresh install: an administrator was created with a generated password.
+    const secrets = JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    expect(secrets.ADMIN_PASSWORD).toMatch(/^[\w-]{16}$/);
+    const page = await fetch(`${run.base}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    const login = await fetch(`${run.base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'admin', password: secrets.ADMIN_PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as { user: { roles: string[] } }).user.roles).toContain('tech_admin');
+
     // The logs are JSON (LOG_FORMAT=json) and say what was started.
     const logs = logLines(run.out());
     expect(logs.some((l) => l.msg === 'started a private redis-server')).toBe(true);

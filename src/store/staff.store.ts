@@ -30,6 +30,8 @@ export interface StaffStore {
   byToken(token: string): Promise<StaffMember | undefined>;
   byTelegramId(telegramUserId: string): Promise<StaffMember | undefined>;
   byLogin(login: string): Promise<StaffMember | undefined>;
+  /** Whether any staff account exists (the first start creates an administrator when none does). */
+  any(): Promise<boolean>;
   /** Active staff with a Telegram id holding one of `roles` whose scope includes `sector` (or is unscoped). */
   withRoles(roles: readonly string[], sector: string): Promise<StaffMember[]>;
 }
@@ -99,6 +101,10 @@ export function createStaffStore(database: Database): StaffStore {
     },
     byTelegramId: (telegramUserId) => load(eq(u.telegramUserId, telegramUserId)),
     byLogin: (login) => load(eq(u.login, login)),
+    async any() {
+      const [row] = await db.select({ id: u.id }).from(u).limit(1);
+      return row !== undefined;
+    },
     async withRoles(roles, sector) {
       if (!roles.length) return [];
       const rows = await db
