@@ -17,7 +17,7 @@ local perChat = tonumber(ARGV[1])
 local global = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], at + perChat, 'PX', at + perChat - now + 60000)
 redis.call('SET', KEYS[2], at + global, 'PX', at + global - now + 60000)
-return at - now
+return {at, now}
 `;
 
 const PUSH_BACK = `
@@ -32,6 +32,8 @@ return at - now
 export interface SendLimiter {
   /** Reserves a slot; resolves with the milliseconds to wait before sending. */
   reserve(source: string, chat: string, limits: SendLimits): Promise<number>;
+  /** The same, with the slot itself (Redis clock, ms since the epoch) and the wait. */
+  reserveSlot(source: string, chat: string, limits: SendLimits): Promise<{ at: number; waitMs: number }>;
   /** The platform said «retry after»: no message to this chat before then (and the bot waits too when `global`). */
   pushBack(source: string, chat: string, ms: number, global?: boolean): Promise<void>;
 }
@@ -40,16 +42,19 @@ export function createSendLimiter(redis: Redis, prefix: string): SendLimiter {
   const chatKey = (source: string, chat: string) => `${prefix}:rl:${source}:chat:${chat}`;
   const globalKey = (source: string) => `${prefix}:rl:${source}:all`;
   return {
-    async reserve(source, chat, limits) {
-      const wait = await redis.eval(
+    async reserveSlot(source, chat, limits) {
+      const [at, now] = (await redis.eval(
         RESERVE,
         2,
         chatKey(source, chat),
         globalKey(source),
         String(limits.perChatMs),
         String(limits.globalMs),
-      );
-      return Math.max(0, Number(wait));
+      )) as [number, number];
+      return { at: Number(at), waitMs: Math.max(0, Number(at) - Number(now)) };
+    },
+    async reserve(source, chat, limits) {
+      return (await this.reserveSlot(source, chat, limits)).waitMs;
     },
     async pushBack(source, chat, ms, global = false) {
       await redis.eval(PUSH_BACK, 1, chatKey(source, chat), String(Math.ceil(ms)));
