@@ -6,6 +6,7 @@
  */
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { MEASURES } from '../src/store/analytics.store.ts';
 import pg from 'pg';
 import os from 'node:os';
 import fs from 'node:fs';
@@ -93,15 +94,7 @@ try {
   const auth = { authorization: `Bearer ${token}` };
   const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString();
   const queries: [string, string][] = [];
-  for (const m of [
-    'messages',
-    'authors',
-    'incidents',
-    'first_response_hours',
-    'resolution_hours',
-    'within_deadline_share',
-    'satisfaction',
-  ]) {
+  for (const m of MEASURES) {
     queries.push([`${m} by sector (30 days)`, `/api/v1/analytics/slice?measure=${m}&by=sector`]);
     queries.push([
       `${m} by sector×municipality (30 days)`,

@@ -46,7 +46,9 @@ export function resolveTokens(
 /** Stores one more generated secret in DATA_DIR/secrets.json (mode 600), keeping the others. */
 export function storeSecret(dataDir: string, name: string, value: string): void {
   const file = path.join(dataDir, 'secrets.json');
-  const stored = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const stored = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>)
+    : {};
   stored[name] = value;
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });

@@ -1,3 +1,4 @@
+import { INCIDENT_STATUS_LABELS } from '../../src/domain/incident-status.ts';
 // Display helpers: dates in Barnaul time and the Russian labels of codes.
 import type { Option } from './types';
 
@@ -121,18 +122,8 @@ export const CALENDAR_KIND_LABELS: Record<string, string> = {
   short_day: 'Сокращённый день',
 };
 
-/** Fallback labels when /reference has not been loaded. */
-export const STATUS_LABELS: Record<string, string> = {
-  new: 'Новый',
-  assigned: 'Назначен',
-  in_progress: 'В работе',
-  answered: 'Дан ответ',
-  resolved: 'Решён',
-  closed: 'Закрыт',
-  rejected: 'Отклонён',
-  spam: 'Спам',
-  reopened: 'Возобновлён',
-};
+/** Fallback labels when /reference has not been loaded: the server's own table, not a copy. */
+export const STATUS_LABELS: Readonly<Record<string, string>> = INCIDENT_STATUS_LABELS;
 
 /** Legal status moves (mirrors the server's status machine; the server has the last word). */
 export const TRANSITIONS: Record<string, string[]> = {
