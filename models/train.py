@@ -10,6 +10,10 @@ calibration on `dev` -> final metrics on `validation` -> ONNX export (fp32 + int
 weight-only dynamic quantization) in the @xenova/transformers layout.
 
 Requires: python3-torch python3-onnx (Debian), libopenblas0-pthread.
+
+On a CUDA machine (`--device cuda`, chosen automatically when one is present) the same stages run in
+bf16 autocast with larger batches; `--mlm_budget_s` caps the masked-LM stage at a wall-clock budget
+(the number of steps it reached is written to metrics.json, so `--mlm_steps N` repeats it exactly).
 """
 import argparse
 import collections
@@ -403,6 +407,16 @@ def dev_score(ev):
                           ev["sentiment"]["macro_f1"], ev["toxicity"]["f1_toxic"]]))
 
 
+DEVICE = torch.device("cpu")
+
+
+def autocast():
+    """bf16 autocast on CUDA, a no-op on the CPU (the CPU path stays fp32 and bit-reproducible)."""
+    if DEVICE.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
 @torch.no_grad()
 def predict_logits(model, seqs, max_tokens=8192):
     model.eval()
@@ -410,11 +424,11 @@ def predict_logits(model, seqs, max_tokens=8192):
     lengths = [len(s) for s in seqs]
     for b in length_batches(lengths, max_tokens, 256, None, shuffle=False):
         ids, mask = pad_batch([seqs[i] for i in b])
-        lg, _ = model(ids, mask, torch.zeros_like(ids))
-        for t in lg:
-            pass
+        ids, mask = ids.to(DEVICE), mask.to(DEVICE)
+        with autocast():
+            lg, _ = model(ids, mask, torch.zeros_like(ids))
         for k, i in enumerate(b):
-            out[i] = {t: lg[t][k].numpy() for t in lg}
+            out[i] = {t: lg[t][k].float().cpu().numpy() for t in lg}
     return out
 
 
@@ -495,6 +509,12 @@ def quantize_onnx(src, dst):
 
 
 # --------------------------------------------------------------------------------------
+def legacy_exporter():
+    """Newer PyTorch exports through dynamo by default; the int8 pass below expects the TorchScript graph."""
+    import inspect
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/nlp")
@@ -514,15 +534,32 @@ def main():
     ap.add_argument("--ft_lr", type=float, default=5e-4)
     ap.add_argument("--kursk_oversample", type=int, default=3)
     ap.add_argument("--max_tokens", type=int, default=4096)
+    ap.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when present)")
+    ap.add_argument("--mlm_budget_s", type=float, default=0, help="cap the masked-LM stage (seconds; 0 = none)")
+    ap.add_argument("--mlm_steps", type=int, default=0, help="cap the masked-LM stage at N steps (0 = none)")
+    ap.add_argument("--mlm_max_bs", type=int, default=256)
+    ap.add_argument("--ft_max_bs", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="tiny run for smoke testing")
     ap.add_argument("--no_export", action="store_true")
     args = ap.parse_args()
     if args.quick:
         args.mlm_epochs, args.ft_epochs = 0.05, 1
 
+    global DEVICE
     torch.set_num_threads(args.threads)
     random.seed(args.seed); np.random.seed(args.seed); torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda":
+        # cuBLAS needs a fixed workspace for deterministic results; ops without a deterministic CUDA kernel
+        # only warn (a GPU run is repeatable on the same card, the CPU run bit for bit).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        log(f"device {torch.cuda.get_device_name(0)}")
+    else:
+        torch.use_deterministic_algorithms(True)
     rng = random.Random(args.seed)
     timing = {}
 
@@ -544,7 +581,7 @@ def main():
     log(f"encoded in {time.time() - t:.1f}s; unk rate {unk:.4%}; mean len {np.mean([len(s) for s in mlm_seqs]):.1f}")
 
     model = Encoder(len(vocab), args.hidden, args.layers, args.heads, args.ff, args.max_len,
-                    {tk: len(classes[tk]) for tk in TASKS})
+                    {tk: len(classes[tk]) for tk in TASKS}).to(DEVICE)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"params {n_params/1e6:.2f}M")
 
@@ -553,18 +590,38 @@ def main():
     lengths = [len(s) for s in mlm_seqs]
     n_ep = math.ceil(args.mlm_epochs)
     plan = []
+    if args.mlm_steps:
+        n_ep = max(n_ep, 1)
     for ep in range(n_ep):
-        bs = length_batches(lengths, args.max_tokens, 256, rng)
+        bs = length_batches(lengths, args.max_tokens, args.mlm_max_bs, rng)
         if ep + 1 > args.mlm_epochs:
             bs = bs[: int(len(bs) * (args.mlm_epochs - ep))]
         plan += bs
+    if args.mlm_steps:
+        while len(plan) < args.mlm_steps:
+            plan += length_batches(lengths, args.max_tokens, args.mlm_max_bs, rng)
+        plan = plan[: args.mlm_steps]
     opt = torch.optim.AdamW(model.parameters(), lr=args.mlm_lr, weight_decay=0.01, betas=(0.9, 0.98))
-    total = len(plan); warm = max(1, int(0.06 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    sch = {"total": len(plan), "warm": max(1, int(0.06 * len(plan)))}
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / sch["warm"], max(0.0, (sch["total"] - s) / (sch["total"] - sch["warm"]))))
+    total = len(plan)
     g = torch.Generator().manual_seed(args.seed)
     model.train()
     run = 0.0
     for step, b in enumerate(plan):
+        if step >= sch["total"]:
+            break
+        if args.mlm_budget_s and step == 20:
+            t20 = time.time()
+        if args.mlm_budget_s and step == 100:
+            # Fit the rest of the plan into the budget, timed after the warm-up steps (CUDA start-up made the
+            # first steps 20x slower on an H200); the schedule decays to zero at the new end.
+            per = (time.time() - t20) / 80
+            fit = 100 + int((args.mlm_budget_s - (time.time() - t)) / per)
+            if fit < sch["total"]:
+                sch["total"] = max(fit, sch["warm"] + 1); total = sch["total"]
+                log(f"mlm budget {args.mlm_budget_s}s: {per*1000:.1f} ms/step, capped at {total} steps")
         ids, mask = pad_batch([mlm_seqs[i] for i in b])
         special = ids < len(SPECIALS)
         sel = (torch.rand(ids.shape, generator=g) < 0.15) & ~special
@@ -576,8 +633,10 @@ def main():
         inp[sel & (r < 0.8)] = MASK
         rnd_pos = sel & (r >= 0.8) & (r < 0.9)
         inp[rnd_pos] = torch.randint(len(SPECIALS), len(vocab), (int(rnd_pos.sum()),), generator=g)
-        h = model.encode(inp, mask, torch.zeros_like(ids))
-        loss = F.cross_entropy(model.mlm_logits(h[sel]), labels)
+        inp, mask, sel, labels = inp.to(DEVICE), mask.to(DEVICE), sel.to(DEVICE), labels.to(DEVICE)
+        with autocast():
+            h = model.encode(inp, mask, torch.zeros_like(inp))
+            loss = F.cross_entropy(model.mlm_logits(h[sel]).float(), labels)
         opt.zero_grad(); loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step()
@@ -585,6 +644,7 @@ def main():
         if step % 200 == 0 or step == total - 1:
             log(f"mlm step {step}/{total} loss {run:.3f}")
     timing["mlm_s"] = round(time.time() - t, 1)
+    timing["mlm_steps"] = min(total, len(plan))
     log(f"MLM done in {timing['mlm_s']}s")
 
     # ---- multi-task fine-tuning on core, epoch selection on dev ----
@@ -603,12 +663,12 @@ def main():
         if args.quick:
             random.Random(0).shuffle(lst); lst = lst[:1500]
         items[tk] = lst
-    weights = {"sector": cw, "sentiment": None, "toxicity": None}
+    weights = {"sector": cw.to(DEVICE), "sentiment": None, "toxicity": None}
     ep_batches = []
     for ep in range(args.ft_epochs):
         bl = []
         for tk in TASKS:
-            for b in length_batches([len(s) for s, _ in items[tk]], args.max_tokens // 2, 64, rng):
+            for b in length_batches([len(s) for s, _ in items[tk]], args.max_tokens // 2, args.ft_max_bs, rng):
                 bl.append((tk, b))
         rng.shuffle(bl)
         ep_batches.append(bl)
@@ -625,10 +685,12 @@ def main():
         model.train()
         for tk, b in ep_batches[ep]:
             seqs = [items[tk][i][0] for i in b]
-            y = torch.tensor([items[tk][i][1] for i in b])
+            y = torch.tensor([items[tk][i][1] for i in b]).to(DEVICE)
             ids, mask = pad_batch(seqs)
-            lg, _ = model(ids, mask, torch.zeros_like(ids))
-            loss = F.cross_entropy(lg[tk], y, weight=weights[tk], label_smoothing=0.05)
+            ids, mask = ids.to(DEVICE), mask.to(DEVICE)
+            with autocast():
+                lg, _ = model(ids, mask, torch.zeros_like(ids))
+            loss = F.cross_entropy(lg[tk].float(), y, weight=weights[tk], label_smoothing=0.05)
             opt.zero_grad(); loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step(); sched.step(); step += 1
@@ -648,6 +710,11 @@ def main():
     log(f"fine-tuning done in {timing['finetune_s']}s; best epoch {best[1]} dev score {best[0]:.4f}")
     model.load_state_dict(best[2])
     model.eval()
+    if DEVICE.type == "cuda":
+        # Validation, export and the reference logits on the CPU in fp32, as the product runs it.
+        model = model.float().cpu(); DEVICE = torch.device("cpu")
+        dev_cpu = {tk: np.stack([o[tk] for o in predict_logits(model, enc[tk]["dev"])]) for tk in TASKS}
+        best = (best[0], best[1], best[2], dev_cpu)
 
     # ---- calibration on dev ----
     temps = {tk: fit_temperature(best[3][tk], [classes[tk].index(r["label"]) for r in data[tk]["dev"]]) for tk in TASKS}
@@ -703,7 +770,7 @@ def main():
                       dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
                                     "token_type_ids": {0: "batch", 1: "sequence"}, "sector_logits": {0: "batch"},
                                     "sentiment_logits": {0: "batch"}, "toxicity_logits": {0: "batch"}, "embedding": {0: "batch"}},
-                      opset_version=14, do_constant_folding=True)
+                      opset_version=14, do_constant_folding=True, **legacy_exporter())
     n_q = quantize_onnx(f"{out}/onnx/model.onnx", f"{out}/onnx/model_quantized.onnx")
     with torch.no_grad():
         ref = exp(ids, mask, types)
@@ -741,6 +808,8 @@ def main():
     json.dump(config, open(f"{out}/config.json", "w"), ensure_ascii=False, indent=2)
     timing["export_s"] = round(time.time() - t, 1)
     timing["total_s"] = round(time.time() - T0, 1)
+    torch.save({"state_dict": model.state_dict(), "vocab": vocab, "args": vars(args), "temperature": temps},
+               f"{out}/checkpoint.pt")
     metrics.update({"summary_validation": summary, "dev_history": history, "best_epoch": best[1],
                     "temperature": temps, "timing": timing, "params": n_params, "quantized_matmuls": n_q,
                     "hyperparameters": vars(args), "torch": torch.__version__,
