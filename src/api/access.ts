@@ -88,7 +88,12 @@ export const ACCESS = {
       'responsible_executive',
     ],
     scopes: ['read'],
-    what: 'GET /analytics/slice, /analytics/ratings, /analytics/workload',
+    what: 'GET /analytics/*, /alerts, /reports/*',
+  },
+  'alerts.ack': {
+    roles: ['analyst', 'center_head', 'direction_head', 'curator', 'internal_policy', 'sector_head'],
+    scopes: ['incidents:write'],
+    what: 'POST /alerts/:id/ack',
   },
   'settings.read': { roles: SETTINGS_READERS, scopes: ['settings'], what: 'GET /settings/*' },
   'settings.write': {

@@ -36,7 +36,10 @@ import { installAccessControl } from './access.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { Live } from './live.ts';
 import { settingsRoutes } from './settings.routes.ts';
+import { alertsRoutes } from './alerts.routes.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
+import { problemsRoutes } from './problems.routes.ts';
+import { reportsRoutes } from './reports.routes.ts';
 import type { AnalyticsStore } from '../store/analytics.store.ts';
 
 export interface ApiServices {
@@ -202,6 +205,9 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(authRoutes, { prefix: '/api/v1' });
   await app.register(settingsRoutes, { prefix: '/api/v1' });
   await app.register(analyticsRoutes, { prefix: '/api/v1' });
+  await app.register(problemsRoutes, { prefix: '/api/v1' });
+  await app.register(alertsRoutes, { prefix: '/api/v1' });
+  await app.register(reportsRoutes, { prefix: '/api/v1' });
   const web = opts.services.webDir;
   if (web && fs.existsSync(path.join(web, 'index.html')))
     await app.register(fastifyStatic, { root: web, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -4,10 +4,14 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, errorText, setCsrfToken, setUnauthorizedHandler } from './api';
 import { ErrorLine, Loading } from './components';
 import { ROLE_LABELS, label } from './format';
+import { AlertsPage } from './pages/Alerts';
+import { AnalyticsPage } from './pages/Analytics';
 import { ApprovalsPage } from './pages/Approvals';
 import { InboxPage } from './pages/Inbox';
 import { IncidentPage } from './pages/Incident';
 import { LoginPage } from './pages/Login';
+import { ProblemsPage } from './pages/Problems';
+import { ReportsPage } from './pages/Reports';
 import { SettingsPage } from './pages/Settings';
 import { SlaPage } from './pages/Sla';
 import { EMPTY_REFERENCE, RefContext, RefData } from './reference';
@@ -110,6 +114,14 @@ function Page({ route }: { route: Route }) {
       return <ApprovalsPage />;
     case 'sla':
       return <SlaPage />;
+    case 'analytics':
+      return <AnalyticsPage />;
+    case 'problems':
+      return <ProblemsPage />;
+    case 'alerts':
+      return <AlertsPage />;
+    case 'reports':
+      return <ReportsPage />;
     case 'settings':
       return <SettingsPage section={second} />;
     default:
@@ -126,6 +138,10 @@ const NAV = [
   { key: 'incidents', href: '#/incidents', title: 'Входящие', testid: 'nav-inbox' },
   { key: 'approvals', href: '#/approvals', title: 'Согласование', testid: 'nav-approvals' },
   { key: 'sla', href: '#/sla', title: 'Контроль сроков', testid: 'nav-sla' },
+  { key: 'analytics', href: '#/analytics', title: 'Аналитика', testid: 'nav-analytics' },
+  { key: 'problems', href: '#/problems', title: 'Карта проблем', testid: 'nav-problems' },
+  { key: 'alerts', href: '#/alerts', title: 'Конфликты', testid: 'nav-alerts' },
+  { key: 'reports', href: '#/reports', title: 'Доклады', testid: 'nav-reports' },
   { key: 'settings', href: '#/settings/sectors', title: 'Настройки', testid: 'nav-settings' },
 ];
 
