@@ -91,6 +91,14 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
             });
           return { externalId: msg.editExternalId };
         }
+        if (msg.document) {
+          const doc = await telegram.sendDocument(
+            msg.chatId,
+            { source: msg.document.data, filename: msg.document.filename },
+            { caption: msg.text.slice(0, 1024) },
+          );
+          return { externalId: `${doc.chat.id}:${doc.message_id}` };
+        }
         const sent = await telegram.sendMessage(msg.chatId, msg.text, {
           reply_markup: inlineKeyboard(msg.buttons),
           ...(replyTo

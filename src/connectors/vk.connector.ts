@@ -94,6 +94,8 @@ export function createVkSender(
     vk,
     limits: o.limits ?? { perChatMs: 0, globalMs: Math.ceil(1000 / o.apiLimit) },
     async send(msg: OutboundMessage) {
+      // Files go only to the staff bot's Telegram chats; a VK community never gets one queued.
+      if (msg.document) throw new SendError('rejected', 'VK connector does not send files');
       try {
         const wall = msg.replyToExternalId ? WALL_ID.exec(msg.replyToExternalId) : null;
         if (wall) {

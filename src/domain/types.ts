@@ -116,6 +116,8 @@ export interface OutboundMessage {
   editExternalId?: string;
   /** Same key → sent once, however often the job runs (VK gets it as random_id / guid). */
   idempotencyKey: string;
+  /** A file sent with `text` as its caption (Telegram staff chats: the governor's report). */
+  document?: { filename: string; contentType: string; data: Buffer };
 }
 
 /** Pipeline states of a stored message. */

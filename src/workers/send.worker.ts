@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 import type { ConnectorAlerts } from '../connectors/alerts.ts';
 import { ownerSource, SendError, type PlatformSender } from '../connectors/platform.ts';
 import type { SendLimiter } from '../connectors/rate-limit.ts';
-import type { OutboundStore } from '../store/outbound.store.ts';
+import type { OutboundMessage } from '../domain/types.ts';
+import type { OutboundRow, OutboundStore } from '../store/outbound.store.ts';
+import type { AttachmentRef } from '../store/schema.ts';
 import type { JobData } from './queues.ts';
 
 export interface SendDeps {
@@ -23,6 +25,10 @@ export interface SendDeps {
   maxInlineWaitMs?: number;
   /** How long to wait after «authorization failed» before trying again. @defaultValue 60000 */
   authRetryMs?: number;
+  /** Loads the file an outbox row attaches (a stored report); undefined when it is gone. */
+  attachment?: (ref: AttachmentRef) => Promise<OutboundMessage['document'] | undefined>;
+  /** Called once a row was sent (official replies are checked for conflicts); a failure is only logged. */
+  onSent?: (row: OutboundRow) => Promise<unknown>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,6 +52,14 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
       await deps.outbound.markFailed(id, `no connector is configured for source ${row.sourceId}`);
       return { result: 'no_connector' };
     }
+    let document: OutboundMessage['document'];
+    if (row.attachment) {
+      document = await deps.attachment?.(row.attachment);
+      if (!document) {
+        await deps.outbound.markFailed(id, `attachment ${JSON.stringify(row.attachment)} is not available`);
+        return { result: 'no_attachment' };
+      }
+    }
     const wait = await deps.limiter.reserve(sender.source, row.chatId, sender.limits);
     if (wait > maxInline) await later(job, token, wait);
     if (wait > 0) await sleep(wait);
@@ -58,8 +72,12 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
         replyToExternalId: row.replyToExternalId ?? undefined,
         editExternalId: row.editExternalId ?? undefined,
         idempotencyKey: row.idempotencyKey,
+        ...(document ? { document } : {}),
       });
       await deps.outbound.markSent(id, externalId);
+      await deps
+        .onSent?.(row)
+        .catch((err: unknown) => deps.log.warn({ err, outboundId: id }, 'onSent failed'));
       await deps.alerts.clear(sender.source).catch(() => undefined);
       return { result: 'sent', externalId };
     } catch (err) {

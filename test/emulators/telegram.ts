@@ -50,6 +50,8 @@ export interface SentRecord {
   caption?: string;
   /** The file_id or URL sent, or the file_id given to an uploaded file. */
   photo?: string;
+  /** sendDocument: the uploaded file (name, type, bytes), so a test can open what was posted. */
+  document?: UploadedFile;
   reply_markup?: unknown;
   reply_to_message_id?: number;
   /** All parameters, normalised: numbers and booleans of form bodies converted, JSON fields parsed. */
@@ -1250,6 +1252,40 @@ export async function startTelegramEmulator(
         photo: photoRef,
         ...(p.caption !== undefined ? { caption: String(p.caption) } : {}),
         ...(reply.id !== undefined ? { reply_to_message_id: reply.id } : {}),
+      });
+      return msg;
+    },
+
+    sendDocument: (bot, p) => {
+      const chat = resolveChat(p.chat_id);
+      const doc = p.document;
+      if (!(doc instanceof UploadedFile)) throw badRequest('there is no document in the request');
+      if (doc.size === 0) throw badRequest('file must be non-empty');
+      if (doc.size > 50 * 1024 * 1024) throw new ApiError(413, 'Request Entity Too Large');
+      let caption: Formatted | undefined;
+      if (p.caption !== undefined && p.caption !== '') {
+        caption = formatText(String(p.caption), p.parse_mode, p.caption_entities);
+        if (caption.text.length > 1024) throw badRequest('message caption is too long');
+      }
+      const markup = validateReplyMarkup(p.reply_markup);
+      const stored = newFile(doc.data, 0, 0, doc.filename.split('.').pop() ?? 'bin');
+      const msg = baseMessage(bot, chat, p);
+      msg.document = {
+        file_name: doc.filename,
+        mime_type: doc.contentType,
+        file_id: stored.file_id,
+        file_unique_id: stored.file_unique_id,
+        file_size: doc.size,
+      };
+      if (caption) {
+        msg.caption = caption.text;
+        if (caption.entities.length) msg.caption_entities = caption.entities;
+      }
+      if (inlineOnly(markup)) msg.reply_markup = markup;
+      storeMessage(msg, bot.token, true);
+      recordSent(bot, 'sendDocument', p, msg, {
+        document: doc,
+        ...(p.caption !== undefined ? { caption: String(p.caption) } : {}),
       });
       return msg;
     },
