@@ -1,7 +1,8 @@
 /**
- * Analytics API: slices (a measure by up to two dimensions and a time bucket, any filters; JSON or CSV),
- * agency ratings (weights from the settings, ranks and the change since the previous period, the breakdown
- * behind each score), workload per sector block and agency with the staffing flag, and their settings.
+ * Analytics API: slices (a measure by up to two dimensions and a time bucket, any filters; JSON, CSV or
+ * XLSX), agency ratings (weights from the settings, ranks and the change since the previous period, the
+ * breakdown behind each score), workload per sector block and agency with the staffing flag (both also as
+ * XLSX), and their settings.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -16,6 +17,8 @@ import {
 } from '../store/analytics.store.ts';
 import * as s from '../store/schema.ts';
 import { actorName } from './access.ts';
+import { referenceLookup, ratingSheets, sliceSheets, workloadSheets } from './analytics.export.ts';
+import { attachment, XLSX_CONTENT_TYPE, xlsxBuffer } from './xlsx.ts';
 
 const list = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }));
 const SliceQuery = Type.Object(
@@ -25,7 +28,11 @@ const SliceQuery = Type.Object(
     period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')])),
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
-    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+    format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('xlsx')], {
+        description: 'json (default), csv (Excel-friendly) or xlsx (sheets «Сводная» and «Данные»)',
+      }),
+    ),
     sector: list,
     municipality: list,
     agency: list,
@@ -43,10 +50,24 @@ const Weights = Type.Object(
   { additionalProperties: false },
 );
 
+/** A clearer reason than the schema's for a format nobody offers (`?format=pdf`). */
+const checkFormat = (allowed: string[]) => async (req: { query: unknown }) => {
+  const f = (req.query as Record<string, unknown>).format;
+  if (f !== undefined && !allowed.includes(String(f)))
+    throw new ValidationError('format', `must be one of ${allowed.join(', ')}`);
+};
+
 function splitLists(q: Record<string, unknown>) {
   for (const k of ['by', ...DIMENSIONS])
     if (typeof q[k] === 'string') q[k] = (q[k] as string).split(',').filter(Boolean);
 }
+
+const JsonOrXlsx = Type.Optional(
+  Type.Union([Type.Literal('json'), Type.Literal('xlsx')], { description: 'json (default) or xlsx' }),
+);
+
+/** `2026-01-31` of a date-time, for file names. */
+const day = (iso: string) => iso.slice(0, 10);
 
 const csvCell = (v: unknown) => {
   const t = v === null || v === undefined ? '' : String(v);
@@ -80,7 +101,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: { querystring: SliceQuery },
       config: A,
-      preValidation: async (req) => splitLists(req.query as Record<string, unknown>),
+      preValidation: async (req) => {
+        await checkFormat(['json', 'csv', 'xlsx'])(req);
+        splitLists(req.query as Record<string, unknown>);
+      },
     },
     async (req, reply) => {
       const q = req.query;
@@ -111,7 +135,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           .header('content-disposition', `attachment; filename="otklik-${q.measure}.csv"`)
           .send(`\uFEFF${lines.join('\r\n')}\r\n`);
       }
-      return {
+      const out = {
         measure: q.measure,
         by,
         period: q.period ?? null,
@@ -119,6 +143,13 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         to: to.toISOString(),
         rows,
       };
+      if (q.format !== 'xlsx') return out;
+      const sheets = sliceSheets(out, filters, referenceLookup(await app.services.reference.get()));
+      const name = `otklik-${q.measure}-${day(out.from)}_${day(out.to)}.xlsx`;
+      return reply
+        .type(XLSX_CONTENT_TYPE)
+        .header('content-disposition', attachment(name, `Отклик — срез ${name.slice(7)}`))
+        .send(await xlsxBuffer(sheets));
     },
   );
 
@@ -131,13 +162,15 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
             from: Type.Optional(Type.String({ format: 'date-time' })),
             to: Type.Optional(Type.String({ format: 'date-time' })),
             level: Type.Optional(Type.Union([Type.Literal('regional'), Type.Literal('municipal')])),
+            format: JsonOrXlsx,
           },
           { additionalProperties: false },
         ),
       },
       config: A,
+      preValidation: checkFormat(['json', 'xlsx']),
     },
-    async (req) => {
+    async (req, reply) => {
       const { from, to } = period(req.query.from, req.query.to);
       const prevTo = from;
       const prevFrom = new Date(from.getTime() - (to.getTime() - from.getTime()));
@@ -165,7 +198,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           }),
         };
       });
-      return {
+      const result = {
         from: from.toISOString(),
         to: to.toISOString(),
         previous: { from: prevFrom.toISOString(), to: prevTo.toISOString() },
@@ -174,13 +207,36 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'score = 100 × Σ weight × component / Σ weights; components in 0..1: quantity and median first response min–max normalised over the agencies of the level and period (faster is better), share within deadline, (mean satisfaction − 1) / 4, 1 − share reopened, share answered, share of resolved incidents with a stated result',
         levels: out,
       };
+      if (req.query.format !== 'xlsx') return result;
+      const name = `otklik-ratings-${day(result.from)}_${day(result.to)}.xlsx`;
+      return reply
+        .type(XLSX_CONTENT_TYPE)
+        .header('content-disposition', attachment(name, `Отклик — рейтинг ведомств ${name.slice(15)}`))
+        .send(await xlsxBuffer(ratingSheets(result)));
     },
   );
 
-  app.get('/analytics/workload', { config: A }, async () => {
-    const { staffingGrowthDays } = await settings();
-    return { staffingGrowthDays, ...(await app.services.analytics.workload(new Date(), staffingGrowthDays)) };
-  });
+  app.get(
+    '/analytics/workload',
+    {
+      schema: { querystring: Type.Object({ format: JsonOrXlsx }, { additionalProperties: false }) },
+      config: A,
+      preValidation: checkFormat(['json', 'xlsx']),
+    },
+    async (req, reply) => {
+      const { staffingGrowthDays } = await settings();
+      const w = {
+        staffingGrowthDays,
+        ...(await app.services.analytics.workload(new Date(), staffingGrowthDays)),
+      };
+      if (req.query.format !== 'xlsx') return w;
+      const name = `otklik-workload-${day(new Date().toISOString())}.xlsx`;
+      return reply
+        .type(XLSX_CONTENT_TYPE)
+        .header('content-disposition', attachment(name, `Отклик — нагрузка ${name.slice(16)}`))
+        .send(await xlsxBuffer(workloadSheets(w)));
+    },
+  );
 
   app.get('/settings/analytics', { config: { access: 'settings.read' } }, async () => settings());
   app.put(

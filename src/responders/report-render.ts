@@ -272,11 +272,11 @@ export function renderReportPdf(r: WeeklyReport): Promise<Buffer> {
   else
     table(
       [
-        { title: 'Проблема', w: 0.5 },
-        { title: 'Территория', w: 0.2 },
-        { title: 'Инцидентов', w: 0.1, align: 'right' },
-        { title: 'Ранее', w: 0.08, align: 'right' },
-        { title: 'Динамика', w: 0.12 },
+        { title: 'Проблема', w: 0.44 },
+        { title: 'Территория', w: 0.17 },
+        { title: 'Инцидентов', w: 0.13, align: 'right' },
+        { title: 'Ранее', w: 0.09, align: 'right' },
+        { title: 'Динамика', w: 0.17 },
       ],
       r.problems.map((p) => [
         p.title,
@@ -318,12 +318,12 @@ export function renderReportPdf(r: WeeklyReport): Promise<Buffer> {
     table(
       [
         { title: 'Номер', w: 0.11 },
-        { title: 'Отрасль', w: 0.15 },
-        { title: 'Территория', w: 0.14 },
+        { title: 'Отрасль', w: 0.14 },
+        { title: 'Территория', w: 0.13 },
         { title: 'Исполнитель', w: 0.2 },
-        { title: 'Срок', w: 0.12 },
-        { title: 'Дней', w: 0.06, align: 'right' },
-        { title: 'Суть', w: 0.22 },
+        { title: 'Срок', w: 0.11 },
+        { title: 'Дн.', w: 0.05, align: 'right' },
+        { title: 'Суть', w: 0.26 },
       ],
       shown.map((o) => [
         o.number,

@@ -142,6 +142,12 @@ export async function ratingWeights(db: Database['db']): Promise<RatingWeights> 
   return { ...DEFAULT_RATING_WEIGHTS, ...v.ratingWeights };
 }
 
+const shortDate = new Intl.DateTimeFormat('ru-RU', {
+  timeZone: 'Asia/Barnaul',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+});
 const TREND_RU = { up: 'рост', down: 'снижение', flat: 'без изменений', new: 'новая' } as const;
 const dayLabel = new Intl.DateTimeFormat('ru-RU', {
   timeZone: 'Asia/Barnaul',
@@ -322,7 +328,7 @@ export async function buildWeeklyReport(
         ? (ref.municipalities.get(r.municipality)?.shortName ?? r.municipality)
         : '—',
       agency: r.agency_id ? (ref.agencies.get(r.agency_id)?.name ?? r.agency_id) : 'не назначено',
-      due: formatDate(due),
+      due: shortDate.format(due),
       daysOverdue: Math.max(0, Math.floor((Math.min(now.getTime(), to.getTime()) - due.getTime()) / DAY_MS)),
       summary: (r.summary ?? '').slice(0, 140),
     };

@@ -37,6 +37,16 @@ export function fmtPercent(v: number | null | undefined): string {
   return `${Math.round(v * 100)} %`;
 }
 
+const numberFormats = new Map<number, Intl.NumberFormat>();
+
+/** «1 234», «12,5» (Russian grouping and decimal comma), at most `digits` decimals; «—» for nothing. */
+export function fmtNumber(v: number | null | undefined, digits = 0): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  let f = numberFormats.get(digits);
+  if (!f) numberFormats.set(digits, (f = new Intl.NumberFormat('ru-RU', { maximumFractionDigits: digits })));
+  return f.format(v);
+}
+
 export function incidentNumber(id: number | string): string {
   return `№ ${String(id).padStart(6, '0')}`;
 }
