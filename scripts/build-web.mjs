@@ -5,10 +5,14 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web');
+const project = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.join(project, 'web');
+// The workspace imports labels and pure helpers from the server's code (src/domain, src/api/*.view.ts).
+const shared = [path.join(project, 'src', 'domain'), path.join(project, 'src', 'api', 'analytics.view.ts')];
 const dist = path.join(root, 'dist', 'index.html');
 
 function newest(dir) {
+  if (!fs.statSync(dir).isDirectory()) return fs.statSync(dir).mtimeMs;
   let t = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     if (e.name === 'dist' || e.name === 'node_modules') continue;
@@ -19,7 +23,12 @@ function newest(dir) {
 }
 
 const force = process.argv.includes('--force');
-if (!force && fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= newest(root)) process.exit(0);
+if (
+  !force &&
+  fs.existsSync(dist) &&
+  fs.statSync(dist).mtimeMs >= Math.max(newest(root), ...shared.map(newest))
+)
+  process.exit(0);
 const { build } = await import('vite');
 const t0 = Date.now();
 await build({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' });

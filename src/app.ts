@@ -27,6 +27,8 @@ import { createStaffStore, type StaffStore } from './store/staff.store.ts';
 import { createTemplateStore } from './store/template.store.ts';
 import { createAuthStore, type AuthStore } from './store/auth.store.ts';
 import { createAnalyticsStore } from './store/analytics.store.ts';
+import { createReportStore } from './store/report.store.ts';
+import { reportAttachment, withReportSchedule, type ReportDeps } from './responders/report.ts';
 import { createLive } from './api/live.ts';
 import path from 'node:path';
 import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
@@ -49,6 +51,8 @@ import { openRedis, type RedisHandle } from './workers/redis.ts';
 import { routeProcessor } from './workers/route.worker.ts';
 import { startWorkers, type WorkerRuntime } from './workers/runtime.ts';
 import { slaWatchProcessor } from './workers/sla-watch.worker.ts';
+import { conflictsProcessor } from './workers/conflicts.worker.ts';
+import { createConflictStore } from './store/conflict.store.ts';
 import { startSweeper, type Sweeper } from './workers/sweeper.ts';
 
 export type Role = 'api' | 'workers' | 'connectors' | 'demo';
@@ -222,6 +226,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
       queues,
     };
     const workflow = createWorkflow({ ...notifyDeps, citizens, routeContext });
+    const analytics = createAnalyticsStore(database);
+    const reportStore = createReportStore(database);
+    const reportDeps: ReportDeps = {
+      database,
+      analytics,
+      reports: reportStore,
+      reference: refGetter,
+      log: log.child({ module: 'reports' }),
+      staffSource,
+      outbound,
+      queues,
+    };
     const auth = createAuthStore(database, staff);
     const live = createLive(
       redisClient,
@@ -301,22 +317,45 @@ export async function createApp(opts: AppOptions): Promise<App> {
             queues,
             context: routeContext,
             onResumed: (id) => refreshCards(notifyDeps, id),
-            onRouted: (ids) => ids.forEach((id) => live.publishId(id)),
+            onRouted: (ids) => {
+              ids.forEach((id) => live.publishId(id));
+              // Toxic threads and repeated appeals are looked for on the conflicts queue.
+              if (ids.length)
+                queues
+                  .add('conflicts', { kind: 'routed', incidentIds: ids })
+                  .catch((err: unknown) => log.warn({ err }, 'conflict check not queued'));
+            },
           }),
           notify: notifyProcessor(notifyDeps),
           draft: draftProcessor({ incidents, outbox, reference: refGetter, templates, analyzer }),
-          'sla-watch': slaWatchProcessor({
-            ...notifyDeps,
-            staff,
-            calendar: async () => (await routeContext()).calendar,
-            digestHour: config.DIGEST_HOUR,
-          }),
+          'sla-watch': withReportSchedule(
+            slaWatchProcessor({
+              ...notifyDeps,
+              staff,
+              calendar: async () => (await routeContext()).calendar,
+              digestHour: config.DIGEST_HOUR,
+            }),
+            reportDeps,
+          ),
           send: sendProcessor({
             outbound,
             sender: (source) => senders.get(source),
             limiter,
             alerts,
             log: log.child({ module: 'send' }),
+            // Official replies are checked for rudeness and lateness on the conflicts queue.
+            onSent: async (row) =>
+              row.purpose === 'reply'
+                ? queues.add('conflicts', { kind: 'reply', outboundId: row.id })
+                : undefined,
+            attachment: (ref) => reportAttachment(reportStore, ref.id, ref.format),
+          }),
+          conflicts: conflictsProcessor({
+            ...notifyDeps,
+            conflicts: createConflictStore(database),
+            analyzer,
+            duplicateThreshold: config.GROUPING_THRESHOLD,
+            onAlert: (a, agencyId) => live.publishAlert(a, agencyId),
           }),
         },
         onFinalFailure: async (queue, data, err) => {
@@ -431,7 +470,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
           workflow: approvals,
           workflowActions: workflow,
           auth,
-          analytics: createAnalyticsStore(database),
+          analytics,
+          reports: reportDeps,
           staff,
           database,
           audit: (e) => auth.audit(e),

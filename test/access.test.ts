@@ -46,6 +46,8 @@ describe('access control', () => {
     'drafts.read': () => ['GET', '/api/v1/drafts'],
     'drafts.decide': () => ['POST', '/api/v1/drafts/999999/reject', { reason: 'проверка прав' }],
     'analytics.read': () => ['GET', '/api/v1/analytics/slice?measure=incidents&by=sector'],
+    'alerts.ack': () => ['POST', '/api/v1/alerts/999999/ack', {}],
+    'reports.generate': () => ['POST', '/api/v1/reports/weekly', { week: '2999-01-01' }],
     'settings.read': () => ['GET', '/api/v1/settings/sectors'],
     'settings.write': () => ['PATCH', '/api/v1/settings/sectors/other', { active: true }],
     'users.manage': () => ['GET', '/api/v1/settings/users'],

@@ -90,6 +90,11 @@ export const ACCESS = {
     scopes: ['read'],
     what: 'GET /analytics/*, /alerts, /reports/*',
   },
+  'reports.generate': {
+    roles: ['analyst', 'center_head', 'direction_head', 'curator', 'internal_policy'],
+    scopes: [],
+    what: 'POST /reports/weekly (staff only: stores the report and posts it to the configured chats)',
+  },
   'alerts.ack': {
     roles: ['analyst', 'center_head', 'direction_head', 'curator', 'internal_policy', 'sector_head'],
     scopes: ['incidents:write'],

@@ -5,7 +5,7 @@
  * reference names from the snapshot, status and channel labels, Barnaul dates.
  */
 import { INCIDENT_STATUS_LABELS } from '../domain/incident-status.ts';
-import { SECTORS } from '../domain/types.ts';
+import { CHANNEL_LABELS, SECTORS, type ChannelKind } from '../domain/types.ts';
 import type { RatingItem, RatingWeights, WorkloadRow } from '../store/analytics.store.ts';
 import type { ReferenceSnapshot } from '../store/reference.store.ts';
 import {
@@ -26,21 +26,13 @@ import {
 } from './analytics.view.ts';
 import type { XlsxCell, XlsxSheet } from './xlsx.ts';
 
-/** As in GET /reference (incidents.routes.ts). */
-const CHANNEL_LABELS: Record<string, string> = {
-  messenger: 'Мессенджеры',
-  social: 'Соцсети',
-  feedback_platform: 'Платформа обратной связи',
-  api: 'API/импорт',
-};
-
 export function referenceLookup(ref: ReferenceSnapshot): ReferenceLookup {
   return {
     sector: (c) => ref.sectorBlocks.get(c)?.name ?? SECTORS.find((s) => s.code === c)?.name ?? c,
     municipality: (c) => ref.municipalities.get(c)?.shortName ?? c,
     agency: (id) => ref.agencies.get(id)?.shortName ?? id,
     status: (c) => (INCIDENT_STATUS_LABELS as Record<string, string>)[c] ?? c,
-    channel: (c) => CHANNEL_LABELS[c] ?? c,
+    channel: (c) => CHANNEL_LABELS[c as ChannelKind] ?? c,
   };
 }
 

@@ -14,9 +14,9 @@ import {
   type IncidentStatus,
 } from '../domain/incident-status.ts';
 import { can } from '../domain/permissions.ts';
-import { CHANNEL_KINDS, SECTORS } from '../domain/types.ts';
+import { CHANNEL_KINDS, CHANNEL_LABELS, SECTORS, type ChannelKind } from '../domain/types.ts';
 import type { IncidentRow } from '../store/incident.store.ts';
-import { actorName, canSeePersonalData, type Principal } from './access.ts';
+import { actorName, allowed, canSeePersonalData, type Principal } from './access.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
 import { incidentView, messageView } from './views.ts';
 
@@ -43,13 +43,6 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const CHANNEL_LABELS: Record<string, string> = {
-  messenger: 'Мессенджеры',
-  social: 'Соцсети',
-  feedback_platform: 'Платформа обратной связи',
-  api: 'API/импорт',
-};
 
 /** `?status=new,assigned` and `?status=new&status=assigned` both work. */
 function splitCommas(q: Record<string, unknown>) {
@@ -353,7 +346,10 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     };
   });
 
-  /** Live updates for the workspace: Server-Sent Events `incident` {id, status, updatedAt}. */
+  /**
+   * Live updates for the workspace: Server-Sent Events `incident` {id, status, updatedAt}, and `alert`
+   * {id, status: kind} for those who may read alerts.
+   */
   app.get('/stream', { config: read }, (req, reply) => {
     reply.hijack(); // a long-lived response written by hand
     reply.raw.writeHead(200, {
@@ -363,7 +359,9 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     });
     reply.raw.write(': connected\n\n');
     const scope = scopeOf(req.principal);
+    const seesAlerts = req.principal ? allowed(req.principal, 'analytics.read') : false;
     const unsubscribe = app.services.live.subscribe((e) => {
+      if (e.event === 'alert' && !seesAlerts) return;
       if (
         scope &&
         !scope.some(
@@ -375,7 +373,7 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       )
         return;
       reply.raw.write(
-        `event: incident\ndata: ${JSON.stringify({ id: e.id, status: e.status, updatedAt: e.updatedAt })}\n\n`,
+        `event: ${e.event ?? 'incident'}\ndata: ${JSON.stringify({ id: e.id, status: e.status, updatedAt: e.updatedAt })}\n\n`,
       );
     });
     const ping = setInterval(() => reply.raw.write(': ping\n\n'), 25_000);
@@ -399,7 +397,7 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         code: s,
         label: INCIDENT_STATUS_LABELS[s as IncidentStatus],
       })),
-      channels: CHANNEL_KINDS.map((c) => ({ code: c, label: CHANNEL_LABELS[c] ?? c })),
+      channels: CHANNEL_KINDS.map((c) => ({ code: c, label: CHANNEL_LABELS[c as ChannelKind] ?? c })),
     };
   });
 };

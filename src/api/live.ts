@@ -1,7 +1,7 @@
 /**
  * Live updates of incidents for the workspace, across processes: whoever changes an incident (API, route
  * worker, staff bot) publishes {id, status, …} on a Redis channel; each API process relays it to its SSE
- * subscribers.
+ * subscribers. Conflict alerts travel the same way as `alert` events.
  */
 import type { Redis } from 'ioredis';
 import type { IncidentRow } from '../store/incident.store.ts';
@@ -13,12 +13,19 @@ export interface LiveEvent {
   agencyId: string | null;
   municipality: string | null;
   updatedAt: string;
+  /** `alert`: a conflict alert was raised or acknowledged (`id` is the alert's, `status` its kind). */
+  event?: 'alert';
 }
 
 export interface Live {
   publish(inc: IncidentRow): void;
   /** Publishes the current state of an incident by id. */
   publishId(id: number): void;
+  /** A conflict alert raised or acknowledged (the workspace's list of alerts refreshes). */
+  publishAlert(
+    a: { id: number; kind: string; sector: string | null; municipality: string | null },
+    agencyId?: string | null,
+  ): void;
   subscribe(fn: (e: LiveEvent) => void): () => void;
   close(): Promise<void>;
 }
@@ -63,6 +70,18 @@ export function createLive(
       void load(id)
         .then((inc) => inc && this.publish(inc))
         .catch(() => undefined);
+    },
+    publishAlert(a, agencyId = null) {
+      const e: LiveEvent = {
+        event: 'alert',
+        id: a.id,
+        status: a.kind,
+        sector: a.sector ?? '',
+        agencyId,
+        municipality: a.municipality,
+        updatedAt: new Date().toISOString(),
+      };
+      void pub.publish(channel, JSON.stringify(e)).catch(() => undefined);
     },
     subscribe(fn) {
       ensure();

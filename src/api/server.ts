@@ -36,6 +36,7 @@ import { installAccessControl } from './access.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { Live } from './live.ts';
 import { settingsRoutes } from './settings.routes.ts';
+import type { ReportDeps } from '../responders/report.ts';
 import { alertsRoutes } from './alerts.routes.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
 import { problemsRoutes } from './problems.routes.ts';
@@ -62,6 +63,8 @@ export interface ApiServices {
   workflowActions: Workflow;
   auth: AuthStore;
   analytics: AnalyticsStore;
+  /** The governor's weekly report: build, store, post. */
+  reports: ReportDeps;
   staff: StaffStore;
   database: Database;
   audit: (e: AuditEntry) => Promise<void>;

@@ -63,6 +63,13 @@ export interface TextAnalyzer {
 /** Channel kinds; each has its own SLA policy. */
 export const CHANNEL_KINDS = ['messenger', 'social', 'feedback_platform', 'api'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+/** What staff read for a channel kind. */
+export const CHANNEL_LABELS: Readonly<Record<ChannelKind, string>> = {
+  messenger: 'Мессенджеры',
+  social: 'Соцсети',
+  feedback_platform: 'Платформа обратной связи',
+  api: 'API/импорт',
+};
 
 /** An attachment as a connector reports it (photo, location, document, link). */
 export interface Attachment {

@@ -2,6 +2,23 @@
  * Analytics over the same data staff work on: slices (a measure grouped by up to two dimensions and a time
  * bucket, filtered by any of them), agency ratings (a documented weighted formula), and workload. Plain SQL
  * with whitelisted columns; every value is a bound parameter.
+ *
+ * Rollups (migration 0006_rollups). The counting measures are answered from daily rollups keyed by the
+ * Barnaul day and every dimension value: `analytics_messages_daily` (day, source, sector, municipality,
+ * sentiment, agency, status → messages), `analytics_authors_daily` (the same plus the author, for distinct
+ * authors) and `analytics_incidents_daily` (day, sector, municipality, agency, channel, derived sentiment,
+ * status → incidents). A message's agency and status are its incident's; its channel is joined from
+ * `sources` at read time (the rollup keeps the source id).
+ * - Exactly consistent: statement-level triggers on `messages` and `incidents` append signed deltas (old
+ *   values −1, new values +1, grouped per statement) to two append-only change logs, so ingest and routing
+ *   never wait on a hot rollup row; a status change or reassignment moves the incident's messages along.
+ *   Each read first folds the logs into the rollups (`analytics_fold()`: one folder at a time, rows that
+ *   reach zero removed) and then also adds what is still in the logs, so the answer equals the raw SQL over
+ *   the same snapshot even while another session folds or writes.
+ * - Whole days of the window come from the rollup; the partial days at its edges (the default window is
+ *   «now − 30 days» to «now») from the raw tables, in the same statement.
+ * - Medians, the within-deadline share and satisfaction are not additive and meet the target raw; they,
+ *   and windows without a whole day, read the raw tables. `{ rollups: false }` answers everything raw.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './db.ts';
@@ -80,6 +97,8 @@ function measureExpr(m: Measure): SQL {
 
 export interface AnalyticsStore {
   slice(q: SliceQuery): Promise<SliceRow[]>;
+  /** Folds the change logs into the rollups now (every slice does it first); returns the log rows moved. */
+  refresh(): Promise<number>;
   ratings(from: Date, to: Date, weights: RatingWeights): Promise<RatingItem[]>;
   workload(now: Date, growthDays: number): Promise<{ sectors: WorkloadRow[]; agencies: WorkloadRow[] }>;
 }
@@ -136,63 +155,251 @@ export interface WorkloadRow {
   staffingFlag: boolean;
 }
 
-export function createAnalyticsStore(database: Database): AnalyticsStore {
+export interface AnalyticsStoreOptions {
+  /** Answer the counting measures from the rollups; false → raw SQL for everything. @defaultValue true */
+  rollups?: boolean;
+}
+
+/** A rollup: its table, its change log (the same columns), and where each dimension lives in a row `r`. */
+interface Rollup {
+  table: SQL;
+  log: SQL;
+  columns: SQL;
+  /** Rows carry the author: the measure counts distinct authors. */
+  authors: boolean;
+  dim(d: Dimension): SQL;
+  /** The dimension needs `sources so` joined. */
+  needsSource(d: Dimension): boolean;
+}
+
+const messageRollupDim = (d: Dimension): SQL =>
+  d === 'channel' ? sql`so.channel_kind` : d === 'agency' ? sql`r.agency_id` : sql.raw(`r.${d}`);
+
+const ROLLUPS: Partial<Record<Measure, Rollup>> = {
+  messages: {
+    table: sql`analytics_messages_daily`,
+    log: sql`analytics_message_log`,
+    columns: sql`day, source_id, sector, municipality, sentiment, agency_id, status, n`,
+    authors: false,
+    dim: messageRollupDim,
+    needsSource: (d) => d === 'channel',
+  },
+  authors: {
+    table: sql`analytics_authors_daily`,
+    log: sql`analytics_message_log`,
+    columns: sql`day, source_id, sector, municipality, sentiment, agency_id, status, author_id, n`,
+    authors: true,
+    dim: messageRollupDim,
+    needsSource: (d) => d === 'channel',
+  },
+  incidents: {
+    table: sql`analytics_incidents_daily`,
+    log: sql`analytics_incident_log`,
+    columns: sql`day, sector, municipality, agency_id, channel_kind, sentiment, status, n`,
+    authors: false,
+    dim: (d) =>
+      d === 'channel' ? sql`r.channel_kind` : d === 'agency' ? sql`r.agency_id` : sql.raw(`r.${d}`),
+    needsSource: () => false,
+  },
+};
+
+/** A fold that moved this many log rows is a bulk load: vacuum and analyze the rollups after it. */
+const BULK_FOLD = 100_000;
+/** Vacuum the change logs (deleted rows) after this many rows were folded by this process. */
+const VACUUM_LOGS_EVERY = 10_000;
+
+const inList = (col: SQL, values: string[]) =>
+  sql`${col} in (${sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
+
+const aliases = (n: number) => Array.from({ length: n }, (_, i) => sql.raw(`k${i}`));
+const ordinals = (n: number) =>
+  sql.join(
+    Array.from({ length: n }, (_, i) => sql.raw(String(i + 1))),
+    sql`, `,
+  );
+/** `order by value desc nulls last, k0, k1…`: ties in a stable order, the same on both paths. */
+const orderBy = (n: number) =>
+  sql`order by value desc nulls last${n ? sql`, ${sql.join(aliases(n), sql`, `)}` : sql``}`;
+
+/** The raw-SQL pieces of a slice: FROM, time column, dimension columns, time bucket, filter conditions. */
+function rawParts(q: SliceQuery) {
+  const onMessages = MESSAGE_MEASURES.includes(q.measure);
+  const time = onMessages ? sql`m.received_at` : sql`i.created_at`;
+  const filters: SQL[] = [];
+  for (const [d, values] of Object.entries(q.filters) as [Dimension, string[]][])
+    if (values?.length) filters.push(inList(column(d, onMessages), values));
+  // Messages join their incident (and source) only when a dimension or filter needs it.
+  const used = new Set<Dimension>([
+    ...q.by,
+    ...(Object.keys(q.filters) as Dimension[]).filter((d) => q.filters[d]?.length),
+  ]);
+  const needIncident = used.has('agency') || used.has('status');
+  const needSource = used.has('channel');
+  const from = onMessages
+    ? sql`messages m${needSource ? sql` join sources so on so.id = m.source_id` : sql``}${needIncident ? sql` left join incidents i on i.id = m.incident_id` : sql``}`
+    : q.measure === 'satisfaction'
+      ? sql`incidents i join satisfaction sat on sat.incident_id = i.id`
+      : sql`incidents i`;
   return {
+    time,
+    from,
+    filters,
+    dims: q.by.map((d) => column(d, onMessages)),
+    bucket: q.period ? sql`date_trunc(${q.period}, ${time} at time zone 'Asia/Barnaul')` : undefined,
+  };
+}
+
+const between = (time: SQL, from: Date, to: Date) =>
+  sql`${time} >= ${from.toISOString()}::timestamptz and ${time} < ${to.toISOString()}::timestamptz`;
+
+function shapeRows(q: SliceQuery, rows: Record<string, unknown>[]): SliceRow[] {
+  const names: (Dimension | 'period')[] = [...q.by, ...(q.period ? (['period'] as const) : [])];
+  return rows.map((r) => ({
+    keys: Object.fromEntries(names.map((n, idx) => [n, (r[`k${idx}`] as string | null) ?? null])),
+    value: r.value === null ? null : Number(r.value),
+    n: Number(r.n),
+  }));
+}
+
+export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOptions = {}): AnalyticsStore {
+  const useRollups = opts.rollups ?? true;
+  let foldedSinceVacuum = 0;
+
+  /** After a fold that moved rows: vacuums the logs now and then, and everything after a bulk load. */
+  async function afterFold(moved: number) {
+    if (moved <= 0) return;
+    foldedSinceVacuum += moved;
+    // Folded log rows are dead rows: without a vacuum the logs (read by every slice) only grow. The
+    // server's autovacuum would do it too, if it runs; these statements are cheap on small tables.
+    try {
+      if (moved >= BULK_FOLD) {
+        foldedSinceVacuum = 0;
+        await database.query(
+          'vacuum (analyze) analytics_message_log, analytics_incident_log, analytics_messages_daily, analytics_authors_daily, analytics_incidents_daily',
+          [],
+        );
+      } else if (foldedSinceVacuum >= VACUUM_LOGS_EVERY) {
+        foldedSinceVacuum = 0;
+        await database.query('vacuum analytics_message_log, analytics_incident_log', []);
+      }
+    } catch {
+      /* maintenance only: the answer does not depend on it */
+    }
+  }
+
+  async function rawSlice(q: SliceQuery): Promise<SliceRow[]> {
+    const p = rawParts(q);
+    const keys = [...p.dims, ...(p.bucket ? [sql`to_char(${p.bucket}, 'YYYY-MM-DD')`] : [])];
+    const select = keys.length
+      ? sql.join(
+          keys.map((k, idx) => sql`${k} as k${sql.raw(String(idx))}`),
+          sql`, `,
+        )
+      : sql`null as k0`;
+    const rows = await database.rows<Record<string, unknown>>(sql`
+      select ${select}, ${measureExpr(q.measure)} as value, count(*)::int as n
+      from ${p.from}
+      where ${sql.join([between(p.time, q.from, q.to), ...p.filters], sql` and `)}
+      ${keys.length ? sql`group by ${ordinals(keys.length)}` : sql``}
+      ${orderBy(keys.length || 1)}
+      limit 5000`);
+    return shapeRows(q, rows);
+  }
+
+  async function rollupSlice(q: SliceQuery, spec: Rollup): Promise<SliceRow[]> {
+    // Fold the logs, and find the whole Barnaul days [d1, d2) inside the window and where they begin and end.
+    const [b] = await database.rows<{ moved: number; d1: string; d2: string; t1: number; t2: number }>(sql`
+      select analytics_fold() as moved, to_char(d1, 'YYYY-MM-DD') as d1, to_char(d2, 'YYYY-MM-DD') as d2,
+             (extract(epoch from d1::timestamp at time zone 'Asia/Barnaul') * 1000)::float8 as t1,
+             (extract(epoch from d2::timestamp at time zone 'Asia/Barnaul') * 1000)::float8 as t2
+      from (select case when lf = date_trunc('day', lf) then lf::date else lf::date + 1 end as d1,
+                   (${q.to.toISOString()}::timestamptz at time zone 'Asia/Barnaul')::date as d2
+            from (select ${q.from.toISOString()}::timestamptz at time zone 'Asia/Barnaul' as lf) a) x`);
+    await afterFold(Number(b!.moved));
+    if (b!.d1 >= b!.d2) return rawSlice(q); // not one whole day: the raw tables answer fast
+    const t1 = new Date(Number(b!.t1));
+    const t2 = new Date(Number(b!.t2));
+
+    const p = rawParts(q);
+    const nk = q.by.length + (q.period ? 1 : 0);
+    const rollKeys = [
+      ...q.by.map((d) => spec.dim(d)),
+      ...(q.period ? [sql`date_trunc(${q.period}, r.day::timestamp)`] : []),
+    ];
+    const rawKeys = [...p.dims, ...(p.bucket ? [p.bucket] : [])];
+    const filterDims = (Object.keys(q.filters) as Dimension[]).filter((d) => q.filters[d]?.length);
+    const rollFilters = filterDims.map((d) => inList(spec.dim(d), q.filters[d]!));
+    const needSource = [...q.by, ...filterDims].some((d) => spec.needsSource(d));
+    const select = (ks: SQL[], author: SQL | undefined, n: SQL) =>
+      sql.join(
+        [
+          ...ks.map((k, i) => sql`${k} as k${sql.raw(String(i))}`),
+          ...(author ? [sql`${author} as a`] : []),
+          n,
+        ],
+        sql`, `,
+      );
+    const groupCount = nk + (spec.authors ? 1 : 0);
+    const group = groupCount ? sql`group by ${ordinals(groupCount)}` : sql``;
+    const where = (conds: SQL[]) => (conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``);
+
+    const days = sql`day >= ${b!.d1}::date and day < ${b!.d2}::date`;
+    const parts: SQL[] = [
+      sql`select ${select(rollKeys, spec.authors ? sql`r.author_id` : undefined, sql`sum(r.n) as n`)}
+          from (select ${spec.columns} from ${spec.table} where ${days}
+                union all
+                select ${spec.columns} from ${spec.log} where ${days}) r
+          ${needSource ? sql`join sources so on so.id = r.source_id` : sql``}
+          ${where(rollFilters)}
+          ${group}`,
+    ];
+    const edges: SQL[] = [];
+    if (q.from < t1) edges.push(sql`(${between(p.time, q.from, t1)})`);
+    if (t2 < q.to) edges.push(sql`(${between(p.time, t2, q.to)})`);
+    if (edges.length)
+      parts.push(sql`select ${select(rawKeys, spec.authors ? sql`m.author_id` : undefined, sql`count(*) as n`)}
+          from ${p.from}
+          ${where([sql`(${sql.join(edges, sql` or `)})`, ...p.filters])}
+          ${group}`);
+    const u = sql.join(parts, sql` union all `);
+
+    // The period bucket travels as a timestamp and is formatted last, on the few rows left.
+    const outKeys = aliases(nk).map((k, i) =>
+      q.period && i === nk - 1 ? sql`to_char(${k}, 'YYYY-MM-DD') as ${k}` : sql`${k}`,
+    );
+    const keyList = nk ? sql.join(outKeys, sql`, `) : sql`null as k0`;
+    // Rows of one group may cancel out (a message moved away, still in the log): only positive totals count.
+    const rows = spec.authors
+      ? await database.rows<Record<string, unknown>>(sql`
+          select ${keyList}, count(a)::float8 as value, coalesce(sum(n), 0)::int as n
+          from (select ${nk ? sql`${sql.join(aliases(nk), sql`, `)}, ` : sql``}a, sum(n) as n
+                from (${u}) x group by ${ordinals(nk + 1)} having sum(n) > 0) y
+          ${nk ? sql`group by ${ordinals(nk)}` : sql``}
+          ${orderBy(nk || 1)}
+          limit 5000`)
+      : await database.rows<Record<string, unknown>>(sql`
+          select ${keyList}, coalesce(sum(n), 0)::float8 as value, coalesce(sum(n), 0)::int as n
+          from (${u}) x
+          ${nk ? sql`group by ${ordinals(nk)} having sum(n) > 0` : sql``}
+          ${orderBy(nk || 1)}
+          limit 5000`);
+    return shapeRows(q, rows);
+  }
+
+  return {
+    async refresh() {
+      const [r] = await database.rows<{ moved: number }>(sql`select analytics_fold() as moved`);
+      const moved = Number(r?.moved ?? 0);
+      await afterFold(moved);
+      return moved;
+    },
+
     async slice(q) {
-      const onMessages = MESSAGE_MEASURES.includes(q.measure);
-      const time = onMessages ? sql`m.received_at` : sql`i.created_at`;
-      const keys: SQL[] = q.by.map((d) => column(d, onMessages));
-      if (q.period)
-        keys.push(sql`to_char(date_trunc(${q.period}, ${time} at time zone 'Asia/Barnaul'), 'YYYY-MM-DD')`);
-      const conds: SQL[] = [
-        sql`${time} >= ${q.from.toISOString()}::timestamptz`,
-        sql`${time} < ${q.to.toISOString()}::timestamptz`,
-      ];
-      for (const [d, values] of Object.entries(q.filters) as [Dimension, string[]][])
-        if (values?.length)
-          conds.push(
-            sql`${column(d, onMessages)} in (${sql.join(
-              values.map((v) => sql`${v}`),
-              sql`, `,
-            )})`,
-          );
-      // Messages join their incident (and source) only when a dimension or filter needs it.
-      const used = new Set<Dimension>([
-        ...q.by,
-        ...(Object.keys(q.filters) as Dimension[]).filter((d) => q.filters[d]?.length),
-      ]);
-      const needIncident = used.has('agency') || used.has('status');
-      const needSource = used.has('channel');
-      const from = onMessages
-        ? sql`messages m${needSource ? sql` join sources so on so.id = m.source_id` : sql``}${needIncident ? sql` left join incidents i on i.id = m.incident_id` : sql``}`
-        : q.measure === 'satisfaction'
-          ? sql`incidents i join satisfaction sat on sat.incident_id = i.id`
-          : sql`incidents i`;
-      const select = keys.length
-        ? sql.join(
-            keys.map((k, idx) => sql`${k} as k${sql.raw(String(idx))}`),
-            sql`, `,
-          )
-        : sql`null as k0`;
-      const group = keys.length
-        ? sql`group by ${sql.join(
-            keys.map((_, idx) => sql.raw(String(idx + 1))),
-            sql`, `,
-          )}`
-        : sql``;
-      const rows = await database.rows<Record<string, unknown>>(sql`
-        select ${select}, ${measureExpr(q.measure)} as value, count(*)::int as n
-        from ${from}
-        where ${sql.join(conds, sql` and `)}
-        ${group}
-        order by value desc nulls last
-        limit 5000`);
-      const names: (Dimension | 'period')[] = [...q.by, ...(q.period ? (['period'] as const) : [])];
-      return rows.map((r) => ({
-        keys: Object.fromEntries(names.map((n, idx) => [n, (r[`k${idx}`] as string | null) ?? null])),
-        value: r.value === null ? null : Number(r.value),
-        n: Number(r.n),
-      }));
+      const spec = useRollups ? ROLLUPS[q.measure] : undefined;
+      return spec ? rollupSlice(q, spec) : rawSlice(q);
     },
 
     async ratings(from, to, w) {

@@ -19,6 +19,13 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
+/** What an outbox row attaches; the send worker loads the bytes when it sends. */
+export interface AttachmentRef {
+  kind: 'report';
+  id: number;
+  format: 'pdf' | 'xlsx';
+}
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const createdAt = () => ts('created_at').notNull().defaultNow();
 
@@ -415,6 +422,8 @@ export const outboundMessages = pgTable(
     /** Platform id of an earlier message of ours to edit in place (an incident card) instead of sending. */
     editExternalId: text('edit_external_id'),
     text: text('text').notNull(),
+    /** A file sent with the text as its caption (Telegram only), e.g. `{ kind: 'report', id, format }`. */
+    attachment: jsonb('attachment').$type<AttachmentRef>(),
     buttons: jsonb('buttons').$type<{ text: string; data: string }[][]>(),
     purpose: text('purpose').notNull(), // prompt | confirmation | status | reply | outreach
     incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id),
@@ -491,4 +500,39 @@ export const auditLog = pgTable(
     at: ts('at').notNull().defaultNow(),
   },
   (t) => [index('audit_entity_idx').on(t.entity, t.entityId), index('audit_at_idx').on(t.at)],
+);
+
+/**
+ * Conflict situations (spikes of negative messages, toxic threads, repeated appeals, rude or late replies),
+ * each raised once per `key` within its window and acknowledged by staff.
+ */
+export const conflictAlerts = pgTable(
+  'conflict_alerts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    kind: text('kind').notNull(), // spike | toxic_thread | repeat_author | rude_reply | late_reply
+    severity: text('severity').notNull(), // warning | critical
+    /** One situation, one alert per window: `spike:<sector>:<municipality>`, `toxic:<incident>`, … */
+    key: text('key').notNull(),
+    sector: text('sector'),
+    municipality: text('municipality'),
+    incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id),
+    /** The Russian text as the center's chat gets it. */
+    text: text('text').notNull(),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    acknowledgedBy: text('acknowledged_by'),
+    acknowledgedAt: ts('acknowledged_at'),
+  },
+  (t) => [
+    index('conflict_alerts_key_idx').on(t.key, t.createdAt),
+    index('conflict_alerts_created_idx').on(t.createdAt),
+    index('conflict_alerts_open_idx')
+      .on(t.createdAt)
+      .where(sql`${t.acknowledgedAt} is null`),
+    check(
+      'conflict_alerts_kind_ck',
+      sql`${t.kind} in ('spike', 'toxic_thread', 'repeat_author', 'rude_reply', 'late_reply')`,
+    ),
+  ],
 );

@@ -1,11 +1,12 @@
 /**
  * Queue names, job payloads and job-id rules in one place (STYLE.md, habit 5).
- * analyze → route → notify / draft, plus the repeatable sla-watch, and send (messages to citizens).
+ * analyze → route → notify / draft, plus the repeatable sla-watch, send (messages to citizens), and
+ * conflicts (alerts on conflict situations).
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisHandle } from './redis.ts';
 
-export const QUEUE_NAMES = ['analyze', 'route', 'notify', 'draft', 'sla-watch', 'send'] as const;
+export const QUEUE_NAMES = ['analyze', 'route', 'notify', 'draft', 'sla-watch', 'send', 'conflicts'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobData {
@@ -22,6 +23,9 @@ export interface JobData {
   'sla-watch': Record<string, never>;
   /** One row of outbound_messages. */
   send: { outboundId: number };
+  /** Conflict situations: the repeatable spike scan, incidents a route batch touched, an official reply sent. */
+  conflicts:
+    { kind: 'scan' } | { kind: 'routed'; incidentIds: number[] } | { kind: 'reply'; outboundId: number };
 }
 
 /** Retries with exponential backoff; finished jobs kept for a while so they stay visible. */
@@ -50,6 +54,11 @@ export function jobId<Q extends QueueName>(queue: Q, data: JobData[Q], salt = ''
     }
     case 'send':
       return `send-${(data as JobData['send']).outboundId}${salt ? `-${salt}` : ''}`;
+    case 'conflicts': {
+      // A reply is checked once; scans and route batches get fresh ids (their checks are keyed anyway).
+      const d = data as JobData['conflicts'];
+      return d.kind === 'reply' ? `conflicts-reply-${d.outboundId}${salt ? `-${salt}` : ''}` : undefined;
+    }
     default:
       return undefined;
   }

@@ -1,7 +1,8 @@
 /**
  * The sweeper: the database is the source of truth, Redis only carries work. Messages stuck in a state
  * and incidents whose notify/draft never happened are re-enqueued, so losing Redis delays work and loses
- * nothing. It also (re)installs the repeatable sla-watch job, which a flushed Redis forgets.
+ * nothing. It also (re)installs the repeatable sla-watch job and the conflict scan, which a flushed Redis
+ * forgets.
  */
 import type { Logger } from 'pino';
 import type { IncidentStore } from '../store/incident.store.ts';
@@ -24,6 +25,8 @@ export interface SweeperOptions {
   stuckAfterMs?: number;
   /** Period of sla-watch. @defaultValue 60000 */
   slaWatchEveryMs?: number;
+  /** Period of the conflict scan (spikes of negative messages). @defaultValue 300000 */
+  conflictScanEveryMs?: number;
   /** Messages per re-enqueued job. @defaultValue 100 */
   batch?: number;
 }
@@ -75,6 +78,13 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
         'sla-watch',
         { every: opts.slaWatchEveryMs ?? 60_000 },
         { name: 'sla-watch', data: {} },
+      );
+    await opts.queues
+      .get('conflicts')
+      .upsertJobScheduler(
+        'conflict-scan',
+        { every: opts.conflictScanEveryMs ?? 300_000 },
+        { name: 'conflicts', data: { kind: 'scan' } },
       );
     if (messages || incidents) opts.log.warn({ messages, incidents }, 'sweeper re-enqueued stuck work');
     return { messages, incidents };

@@ -1,5 +1,5 @@
 // Live updates: one EventSource on /api/v1/stream for the whole app; pages subscribe to `incident`
-// events. EventSource reconnects by itself after network errors; when the server closed the stream
+// events (and the alerts page to `alert` events). EventSource reconnects by itself after network errors; when the server closed the stream
 // for good (readyState CLOSED, e.g. an error status), we reopen it after a pause.
 import { useEffect, useRef } from 'preact/hooks';
 import { API } from './api';
@@ -13,6 +13,7 @@ export interface IncidentEvent {
 type Listener = (e: IncidentEvent) => void;
 
 const listeners = new Set<Listener>();
+const alertListeners = new Set<() => void>();
 let source: EventSource | null = null;
 let retry: ReturnType<typeof setTimeout> | null = null;
 let running = false;
@@ -29,6 +30,9 @@ function open(): void {
       return;
     }
     for (const l of listeners) l(data);
+  });
+  es.addEventListener('alert', () => {
+    for (const l of alertListeners) l();
   });
   es.onerror = () => {
     if (es.readyState === EventSource.CLOSED && running) {
@@ -76,6 +80,27 @@ export function useIncidentStream(
     listeners.add(l);
     return () => {
       listeners.delete(l);
+      if (timer) clearTimeout(timer);
+    };
+  }, [delayMs]);
+}
+
+/** Calls `fn` (debounced by `delayMs`) after a conflict alert was raised or acknowledged. */
+export function useAlertStream(fn: () => void, delayMs = 500): void {
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const l = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        fnRef.current();
+      }, delayMs);
+    };
+    alertListeners.add(l);
+    return () => {
+      alertListeners.delete(l);
       if (timer) clearTimeout(timer);
     };
   }, [delayMs]);

@@ -137,3 +137,67 @@ export interface Page<T> {
   total: number;
   items: T[];
 }
+
+/** GET /analytics/map: one municipality of the problem map. */
+export interface MapItem {
+  code: string;
+  name: string;
+  shortName: string;
+  kind: string;
+  population: number;
+  incidents: number;
+  overdue: number;
+  value: number | null;
+}
+
+export interface MapResponse {
+  measure: 'per10k' | 'overdue_share';
+  definition: string;
+  from: string;
+  to: string;
+  min: number | null;
+  max: number | null;
+  unassigned: { incidents: number; overdue: number };
+  items: MapItem[];
+}
+
+/** GET /analytics/top-problems: a recurring problem (the same object or subject). */
+export interface TopProblem {
+  key: string;
+  title: string;
+  kind: 'object' | 'subject';
+  sector: string | null;
+  sectorName?: string | null;
+  municipality: string | null;
+  municipalityName?: string | null;
+  incidents: number;
+  messages: number;
+  previous: number;
+  trend: 'up' | 'down' | 'flat' | 'new';
+  weekly: { week: string; incidents: number }[];
+  incidentIds: number[];
+}
+
+export interface TopProblemsResponse {
+  from: string;
+  to: string;
+  previous: { from: string; to: string };
+  items: TopProblem[];
+}
+
+/** A conflict alert (GET /alerts). */
+export interface AlertItem {
+  id: number;
+  kind: string;
+  kindLabel: string;
+  severity: 'warning' | 'critical' | string;
+  sector: string | null;
+  municipality: string | null;
+  municipalityName: string | null;
+  incidentId: number | null;
+  text: string;
+  details: Record<string, unknown>;
+  createdAt: string;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+}
