@@ -137,9 +137,9 @@ function Page({ route }: { route: Route }) {
 const NAV = [
   { key: 'incidents', href: '#/incidents', title: 'Входящие', testid: 'nav-inbox' },
   { key: 'approvals', href: '#/approvals', title: 'Согласование', testid: 'nav-approvals' },
-  { key: 'sla', href: '#/sla', title: 'Контроль сроков', testid: 'nav-sla' },
+  { key: 'sla', href: '#/sla', title: 'Сроки', testid: 'nav-sla' },
   { key: 'analytics', href: '#/analytics', title: 'Аналитика', testid: 'nav-analytics' },
-  { key: 'problems', href: '#/problems', title: 'Карта проблем', testid: 'nav-problems' },
+  { key: 'problems', href: '#/problems', title: 'Карта', testid: 'nav-problems' },
   { key: 'alerts', href: '#/alerts', title: 'Конфликты', testid: 'nav-alerts' },
   { key: 'reports', href: '#/reports', title: 'Доклады', testid: 'nav-reports' },
   { key: 'settings', href: '#/settings/sectors', title: 'Настройки', testid: 'nav-settings' },
