@@ -4,10 +4,12 @@
  * staff login (argon2, lockout, CSRF), scope by agency, personal data by role, the audit trail, the
  * OpenAPI document.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS, type AccessClass } from '../src/api/access.ts';
 import { ROLES } from '../src/store/seed.ts';
-import { API_TOKEN, INGEST_TOKEN, ingestBody, startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { API_TOKEN, INGEST_TOKEN, ingestBody, ROOT, startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 describe('access control', () => {
   let t: TestApp;
@@ -76,6 +78,15 @@ describe('access control', () => {
     }
   });
   afterAll(async () => t?.close());
+
+  it('the README documents every access class with the roles of the table', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const [cls, rule] of Object.entries(ACCESS)) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${cls}\``));
+      expect(row, cls).toBeDefined();
+      for (const role of rule.roles) expect(row, `${cls} ${role}`).toContain(role);
+    }
+  });
 
   it('every role against every endpoint class, as the table says', async () => {
     const wrong: string[] = [];

@@ -88,7 +88,7 @@ export const ACCESS = {
       'responsible_executive',
     ],
     scopes: ['read'],
-    what: 'GET /analytics/*, /alerts, /reports/*',
+    what: 'GET /analytics/slice, ratings, workload, map, top-problems; GET /alerts; GET /reports, /reports/weekly, /reports/:id/:format',
   },
   'reports.generate': {
     roles: ['analyst', 'center_head', 'direction_head', 'curator', 'internal_policy'],
@@ -219,7 +219,7 @@ export function installAccessControl(app: FastifyInstance, src: () => PrincipalS
 export function accessTable(): string {
   const rows = Object.entries(ACCESS as Record<string, AccessRule>).map(
     ([k, r]) =>
-      `| \`${k}\` | ${r.what} | ${r.roles.join(', ') || '—'} | ${r.scopes.join(', ') || 'staff only'} |`,
+      `| \`${k}\` | ${r.what.replace(/\|/g, '\\|')} | ${r.roles.join(', ') || '—'} | ${r.scopes.join(', ') || 'staff only'} |`,
   );
   return ['| class | endpoints | staff roles | integration scopes |', '|---|---|---|---|', ...rows].join(
     '\n',
