@@ -54,6 +54,15 @@ export const authors = pgTable(
     subscriptionTopics: jsonb('subscription_topics').$type<string[]>().notNull().default([]),
     municipality: text('municipality'),
     blocked: boolean('blocked').notNull().default(false),
+    /** The bot or community the citizen subscribed through, and the chat news go to. */
+    subscriptionSource: text('subscription_source'),
+    subscriptionChat: text('subscription_chat'),
+    /** Language of address the citizen chose for news and polls (ISO 639-1). */
+    language: text('language').notNull().default('ru'),
+    subscribedAt: ts('subscribed_at'),
+    unsubscribedAt: ts('unsubscribed_at'),
+    /** When the platform said the citizen blocked the bot (`blocked` set; a new message clears it). */
+    blockedAt: ts('blocked_at'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('authors_platform_external_uq').on(t.platform, t.externalId)],
