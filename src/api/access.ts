@@ -100,6 +100,21 @@ export const ACCESS = {
     scopes: ['incidents:write'],
     what: 'POST /alerts/:id/ack',
   },
+  'outreach.read': {
+    roles: ['smm', 'center_head', 'direction_head', 'curator', 'analyst', 'internal_policy'],
+    scopes: ['read'],
+    what: 'GET /segments, /campaigns, /polls, /discussions (with counts, statistics, results, summaries)',
+  },
+  'outreach.write': {
+    roles: ['smm', 'center_head', 'direction_head', 'curator'],
+    scopes: [],
+    what: 'POST/PATCH /segments, /campaigns, /polls, /discussions (drafts), submit for approval, pause, cancel',
+  },
+  'outreach.approve': {
+    roles: ['center_head', 'direction_head', 'curator'],
+    scopes: [],
+    what: 'POST /campaigns/:id/approve, /polls/:id/approve, /discussions/:id/publish, resume',
+  },
   'settings.read': { roles: SETTINGS_READERS, scopes: ['settings'], what: 'GET /settings/*' },
   'settings.write': {
     roles: ['tech_admin', 'center_head'],

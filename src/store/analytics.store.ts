@@ -371,19 +371,29 @@ export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOpt
       q.period && i === nk - 1 ? sql`to_char(${k}, 'YYYY-MM-DD') as ${k}` : sql`${k}`,
     );
     const keyList = nk ? sql.join(outKeys, sql`, `) : sql`null as k0`;
+    const keysOnly = nk ? sql`${sql.join(aliases(nk), sql`, `)}, ` : sql``;
+    const groupKeys = nk ? sql`group by ${ordinals(nk)}` : sql``;
     // Rows of one group may cancel out (a message moved away, still in the log): only positive totals count.
+    // Distinct authors: over rows that are all positive a plain count(distinct) is exact; only when the log
+    // holds a negative row in the window are the rows summed per author first. The check is part of the
+    // statement (the same snapshot), and only the branch it selects runs.
     const rows = spec.authors
       ? await database.rows<Record<string, unknown>>(sql`
-          select ${keyList}, count(a)::float8 as value, coalesce(sum(n), 0)::int as n
-          from (select ${nk ? sql`${sql.join(aliases(nk), sql`, `)}, ` : sql``}a, sum(n) as n
-                from (${u}) x group by ${ordinals(nk + 1)} having sum(n) > 0) y
-          ${nk ? sql`group by ${ordinals(nk)}` : sql``}
+          with neg as materialized (select exists (select 1 from ${spec.log} where ${days} and n < 0) as v)
+          select ${keyList}, value, n from (
+            select ${keysOnly}count(distinct a)::float8 as value, coalesce(sum(n), 0)::int as n
+            from (${u}) x where not (select v from neg) ${groupKeys} having not (select v from neg)
+            union all
+            select ${keysOnly}count(a)::float8, coalesce(sum(n), 0)::int
+            from (select ${keysOnly}a, sum(n) as n from (${u}) x where (select v from neg)
+                  group by ${ordinals(nk + 1)} having sum(n) > 0) y
+            ${groupKeys} having (select v from neg)) z
           ${orderBy(nk || 1)}
           limit 5000`)
       : await database.rows<Record<string, unknown>>(sql`
           select ${keyList}, coalesce(sum(n), 0)::float8 as value, coalesce(sum(n), 0)::int as n
           from (${u}) x
-          ${nk ? sql`group by ${ordinals(nk)} having sum(n) > 0` : sql``}
+          ${nk ? sql`${groupKeys} having sum(n) > 0` : sql``}
           ${orderBy(nk || 1)}
           limit 5000`);
     return shapeRows(q, rows);

@@ -74,7 +74,9 @@ CREATE FUNCTION "analytics_incident_sentiment"(negative integer, total integer) 
 AS $$ SELECT CASE WHEN negative * 2 >= total THEN 'negative' ELSE 'not_negative' END $$;
 --> statement-breakpoint
 -- Messages are counted under their incident's current agency and status (looked up by index, one probe a row).
-CREATE FUNCTION "analytics_messages_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The trigger functions look rows up by id and incident id only: `enable_seqscan = off` keeps their cached plans
+-- on the indexes even when they were first planned while the tables were still empty.
+CREATE FUNCTION "analytics_messages_inserted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   INSERT INTO analytics_message_log (day, source_id, sector, municipality, sentiment, agency_id, status, author_id, n)
   SELECT analytics_day(m.received_at), m.source_id, m.sector, m.municipality, m.sentiment, i.agency_id, i.status, m.author_id, count(*)
@@ -84,7 +86,7 @@ BEGIN
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE FUNCTION "analytics_messages_deleted"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "analytics_messages_deleted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   INSERT INTO analytics_message_log (day, source_id, sector, municipality, sentiment, agency_id, status, author_id, n)
   SELECT analytics_day(m.received_at), m.source_id, m.sector, m.municipality, m.sentiment, i.agency_id, i.status, m.author_id, -count(*)
@@ -94,7 +96,7 @@ BEGIN
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE FUNCTION "analytics_messages_updated"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "analytics_messages_updated"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   -- A message changed inside its incident (a staff correction) is counted under the incident's agency and
   -- status as they are now: lock the incident so that a concurrent status change or reassignment, which moves
@@ -132,7 +134,7 @@ BEGIN
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE FUNCTION "analytics_incidents_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "analytics_incidents_inserted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   INSERT INTO analytics_incident_log (day, sector, municipality, agency_id, channel_kind, sentiment, status, n)
   SELECT analytics_day(created_at), sector, municipality, agency_id, channel_kind,
@@ -155,7 +157,7 @@ BEGIN
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE FUNCTION "analytics_incidents_deleted"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "analytics_incidents_deleted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   INSERT INTO analytics_incident_log (day, sector, municipality, agency_id, channel_kind, sentiment, status, n)
   SELECT analytics_day(created_at), sector, municipality, agency_id, channel_kind,
@@ -176,7 +178,7 @@ BEGIN
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE FUNCTION "analytics_incidents_updated"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "analytics_incidents_updated"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   WITH c AS (
     SELECT o.created_at AS o_at, o.sector AS o_sector, o.municipality AS o_municipality, o.agency_id AS o_agency,
