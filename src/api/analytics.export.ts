@@ -24,7 +24,7 @@ import {
   type SliceData,
   type ValueKind,
 } from './analytics.view.ts';
-import type { XlsxCell, XlsxSheet } from './xlsx.ts';
+import type { XlsxCell, XlsxSheet } from '../responders/xlsx.ts';
 
 export function referenceLookup(ref: ReferenceSnapshot): ReferenceLookup {
   return {

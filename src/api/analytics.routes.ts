@@ -18,7 +18,7 @@ import {
 import * as s from '../store/schema.ts';
 import { actorName } from './access.ts';
 import { referenceLookup, ratingSheets, sliceSheets, workloadSheets } from './analytics.export.ts';
-import { attachment, XLSX_CONTENT_TYPE, xlsxBuffer } from './xlsx.ts';
+import { attachment, XLSX_CONTENT_TYPE, xlsxBuffer } from '../responders/xlsx.ts';
 
 const list = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }));
 const SliceQuery = Type.Object(

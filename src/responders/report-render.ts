@@ -4,9 +4,9 @@
  * part of the report. Both render the same `WeeklyReport`, so their figures always agree.
  */
 import { createRequire } from 'node:module';
-import ExcelJS from 'exceljs';
 import PDFDocument from 'pdfkit';
 import type { Figure, WeeklyReport } from './report.ts';
+import { xlsxBuffer } from './xlsx.ts';
 
 const require = createRequire(import.meta.url);
 const FONT = require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
@@ -355,93 +355,51 @@ function niceStep(max: number): number {
 }
 
 export async function renderReportXlsx(r: WeeklyReport): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  wb.creator = 'Отклик — ЦУР';
-  wb.created = new Date(r.generatedAt);
-  const sheet = (name: string, cols: { header: string; key: string; width: number; fmt?: string }[]) => {
-    const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 1 }] });
-    ws.columns = cols.map((c) => ({
-      header: c.header,
-      key: c.key,
-      width: c.width,
-      style: c.fmt ? { numFmt: c.fmt } : {},
-    }));
-    ws.getRow(1).font = { bold: true };
-    return ws;
-  };
-  const num = (f: Figure, v: number | null) =>
-    v === null ? null : f.unit === 'share' ? Math.round(v * 1000) / 1000 : Math.round(v * 100) / 100;
-
-  const ws1 = sheet('Показатели', [
-    { header: 'Показатель', key: 'label', width: 36 },
-    { header: 'Неделя', key: 'value', width: 14 },
-    { header: 'Прошлая неделя', key: 'previous', width: 16 },
-    { header: 'Изменение', key: 'change', width: 14 },
+  const round = (v: number | null, d: number) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
+  const figure = (f: Figure, v: number | null) => round(v, f.unit === 'share' ? 3 : 2);
+  return xlsxBuffer([
+    {
+      name: 'Показатели',
+      title: `${r.title} за ${r.periodLabel}`,
+      head: [['Показатель', 'Неделя', 'Прошлая неделя', 'Изменение']],
+      body: r.figures.map((f) => [f.label, figure(f, f.value), figure(f, f.previous), formatChange(f)]),
+    },
+    {
+      name: 'По дням',
+      head: [['Дата', 'День', 'Сообщений', 'Новых инцидентов', 'Сообщений неделей ранее']],
+      body: r.daily.map((d) => [d.day, d.label, d.messages, d.incidents, d.previousMessages]),
+    },
+    {
+      name: 'Отрасли',
+      head: [['Отрасль', 'Инцидентов', 'Неделей ранее', 'Просрочено']],
+      body: r.sectors.map((s) => [s.name, s.incidents, s.previous, s.overdue]),
+    },
+    {
+      name: 'Проблемы',
+      head: [['Проблема', 'Территория', 'Инцидентов', 'Ранее', 'Динамика']],
+      body: r.problems.map((p) => [p.title, p.municipality, p.incidents, p.previous, p.trend]),
+    },
+    {
+      name: 'Рейтинг',
+      head: [['Уровень', 'Место', 'Орган', 'Балл', 'Инцидентов', 'Изменение места']],
+      body: r.ratings.flatMap((level) =>
+        level.items.map((i) => [level.title, i.rank, i.name, round(i.score, 1), i.incidents, i.change]),
+      ),
+      formats: [undefined, undefined, undefined, '0.0'],
+    },
+    {
+      name: 'Просрочено',
+      head: [['Номер', 'Отрасль', 'Территория', 'Исполнитель', 'Срок', 'Дней просрочки', 'Суть']],
+      body: r.overdue.map((o) => [
+        o.number,
+        o.sector,
+        o.municipality,
+        o.agency,
+        o.due,
+        o.daysOverdue,
+        o.summary,
+      ]),
+      foot: r.overdueMore ? [[`…и ещё ${r.overdueMore}`]] : [],
+    },
   ]);
-  for (const f of r.figures) {
-    const row = ws1.addRow({
-      label: f.label,
-      value: num(f, f.value),
-      previous: num(f, f.previous),
-      change: formatChange(f),
-    });
-    if (f.unit === 'share') {
-      row.getCell('value').numFmt = '0%';
-      row.getCell('previous').numFmt = '0%';
-    }
-  }
-  ws1.addRow([]);
-  ws1.addRow([`${r.title} за ${r.periodLabel}`]);
-
-  const ws2 = sheet('По дням', [
-    { header: 'Дата', key: 'day', width: 12 },
-    { header: 'День', key: 'label', width: 12 },
-    { header: 'Сообщений', key: 'messages', width: 12 },
-    { header: 'Новых инцидентов', key: 'incidents', width: 18 },
-    { header: 'Сообщений неделей ранее', key: 'previousMessages', width: 24 },
-  ]);
-  for (const d of r.daily) ws2.addRow(d);
-
-  const ws3 = sheet('Отрасли', [
-    { header: 'Отрасль', key: 'name', width: 30 },
-    { header: 'Инцидентов', key: 'incidents', width: 12 },
-    { header: 'Неделей ранее', key: 'previous', width: 14 },
-    { header: 'Просрочено', key: 'overdue', width: 12 },
-  ]);
-  for (const s of r.sectors) ws3.addRow(s);
-
-  const ws4 = sheet('Проблемы', [
-    { header: 'Проблема', key: 'title', width: 60 },
-    { header: 'Территория', key: 'municipality', width: 24 },
-    { header: 'Инцидентов', key: 'incidents', width: 12 },
-    { header: 'Ранее', key: 'previous', width: 10 },
-    { header: 'Динамика', key: 'trend', width: 16 },
-  ]);
-  for (const p of r.problems) ws4.addRow(p);
-
-  const ws5 = sheet('Рейтинг', [
-    { header: 'Уровень', key: 'level', width: 32 },
-    { header: 'Место', key: 'rank', width: 8 },
-    { header: 'Орган', key: 'name', width: 50 },
-    { header: 'Балл', key: 'score', width: 10, fmt: '0.0' },
-    { header: 'Инцидентов', key: 'incidents', width: 12 },
-    { header: 'Изменение места', key: 'change', width: 16 },
-  ]);
-  for (const level of r.ratings)
-    for (const i of level.items)
-      ws5.addRow({ level: level.title, ...i, score: Math.round(i.score * 10) / 10 });
-
-  const ws6 = sheet('Просрочено', [
-    { header: 'Номер', key: 'number', width: 12 },
-    { header: 'Отрасль', key: 'sector', width: 24 },
-    { header: 'Территория', key: 'municipality', width: 22 },
-    { header: 'Исполнитель', key: 'agency', width: 40 },
-    { header: 'Срок', key: 'due', width: 14 },
-    { header: 'Дней просрочки', key: 'daysOverdue', width: 16 },
-    { header: 'Суть', key: 'summary', width: 60 },
-  ]);
-  for (const o of r.overdue) ws6.addRow(o);
-  if (r.overdueMore) ws6.addRow({ number: `…и ещё ${r.overdueMore}` });
-
-  return Buffer.from(await wb.xlsx.writeBuffer());
 }
