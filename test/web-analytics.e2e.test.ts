@@ -7,27 +7,19 @@
  * Screenshots go to test-artifacts/.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import ExcelJS from 'exceljs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAnalytics } from './analytics-fixtures.ts';
-import { ROOT, startTestApp, waitFor, type TestApp } from './helpers.ts';
-
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+import { launchChromium, logIn, screenshot, staffWithPassword } from './browser.ts';
+import { startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 describe('analytics page in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
 
-  async function shot(name: string) {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  }
+  const shot = (name: string) => screenshot(page, name);
 
   /** Waits until `fn` (run in the test, reading the page) gives a truthy value. */
   const until = <T>(fn: () => Promise<T | undefined | null | false>, what: string) =>
@@ -50,42 +42,22 @@ describe('analytics page in Chromium', () => {
   };
 
   beforeAll(async () => {
-    if (!CHROMIUM)
-      throw new Error(
-        'Chromium is needed for this test: sudo apt-get install chromium (or set CHROMIUM_PATH)',
-      );
     t = await startTestApp({ roles: ['api'], listen: true });
     await seedAnalytics(t, { growth: true });
-    const analyst = await t.app.staff.create({
+    await staffWithPassword(t, {
       login: 'analyst.web',
       name: 'Ирина Аналитик',
-      grants: [{ role: 'analyst' }],
+      role: 'analyst',
+      password: 'analyst-password-2026',
     });
-    await t.app.auth.setPassword(analyst.id, 'analyst-password-2026');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--lang=ru-RU',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({
       viewport: { width: 1400, height: 900 },
       locale: 'ru-RU',
       timezoneId: 'Asia/Barnaul',
       acceptDownloads: true,
     });
-    await page.goto(t.app.url!);
-    await page.getByTestId('login').fill('analyst.web');
-    await page.getByTestId('password').fill('analyst-password-2026');
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('nav-inbox').waitFor({ timeout: 15_000 });
+    await logIn(page, t, 'analyst.web', 'analyst-password-2026');
   }, 180_000);
 
   afterAll(async () => {

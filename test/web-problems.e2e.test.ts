@@ -5,27 +5,16 @@
  * filtered by it; the recurring problem seeded at one address is listed with its rising trend. Screenshots
  * go to test-artifacts/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startTestApp, type TestApp } from './helpers.ts';
-
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+import { launchChromium, logIn, screenshot as shot, staffWithPassword } from './browser.ts';
+import { startTestApp, type TestApp } from './helpers.ts';
 const DAY_MS = 86_400_000;
 
 describe('problem map and top problems in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   const ids: number[] = [];
-
-  async function shot(page: Page, name: string) {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  }
 
   async function insert(o: {
     daysAgo: number;
@@ -56,10 +45,6 @@ describe('problem map and top problems in Chromium', () => {
   }
 
   beforeAll(async () => {
-    if (!CHROMIUM)
-      throw new Error(
-        'Chromium is needed for this test: sudo apt-get install chromium (or set CHROMIUM_PATH)',
-      );
     t = await startTestApp({ roles: ['api'], listen: true });
     // Яровое (17,200 residents): five incidents in the last 30 days, three of them at one address (which
     // had one incident the month before) — by far the highest rate per 10,000 residents.
@@ -94,24 +79,13 @@ describe('problem map and top problems in Chromium', () => {
     await insert({ daysAgo: 4, municipality: 'barnaul', summary: 'Яма во дворе', terms: ['ям', 'двор'] });
     await insert({ daysAgo: 6, municipality: 'biysk', summary: 'Не горит фонарь', terms: ['фонар'] });
 
-    const analyst = await t.app.staff.create({
+    await staffWithPassword(t, {
       login: 'analyst.web',
       name: 'Ольга Аналитик',
-      grants: [{ role: 'analyst' }],
+      role: 'analyst',
+      password: 'analyst-password-2026',
     });
-    await t.app.auth.setPassword(analyst.id, 'analyst-password-2026');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -121,10 +95,7 @@ describe('problem map and top problems in Chromium', () => {
 
   it('shows the map of 69 municipalities; the seeded one is darkest, tells its value and opens the inbox filtered by it', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(t.app.url!);
-    await page.getByTestId('login').fill('analyst.web');
-    await page.getByTestId('password').fill('analyst-password-2026');
-    await page.getByTestId('login-submit').click();
+    await logIn(page, t, 'analyst.web', 'analyst-password-2026');
     await page.getByTestId('nav-problems').click();
     const tiles = page.getByTestId('map-tile');
     await page.getByTestId('problem-map').waitFor({ timeout: 15_000 });
@@ -198,10 +169,8 @@ describe('problem map and top problems in Chromium', () => {
 
   it('lists the recurring problem at one address with its rising trend, sparkline and incidents', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`${t.app.url}/#/problems`);
-    await page.getByTestId('login').fill('analyst.web');
-    await page.getByTestId('password').fill('analyst-password-2026');
-    await page.getByTestId('login-submit').click();
+    await logIn(page, t, 'analyst.web', 'analyst-password-2026');
+    await page.getByTestId('nav-problems').click();
     const row = page.getByTestId('problem-row').filter({ hasText: 'Мира' });
     await row.waitFor({ timeout: 15_000 });
     expect(await page.getByTestId('problem-row').count()).toBe(1);

@@ -5,16 +5,11 @@
  * archive. A screenshot goes to test-artifacts/.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { weekStart } from '../src/responders/report.ts';
-import { ROOT, startTestApp, type TestApp } from './helpers.ts';
-
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+import { launchChromium, logIn, screenshot, staffWithPassword } from './browser.ts';
+import { startTestApp, type TestApp } from './helpers.ts';
 
 describe('reports page in Chromium', () => {
   let t: TestApp;
@@ -22,10 +17,6 @@ describe('reports page in Chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!CHROMIUM)
-      throw new Error(
-        'Chromium is needed for this test: sudo apt-get install chromium (or set CHROMIUM_PATH)',
-      );
     t = await startTestApp({ roles: ['api'], listen: true });
     // Last week: two road incidents in Biysk, one of them still open past its deadline.
     const from = new Date(weekStart(new Date()).getTime() - 7 * 86_400_000);
@@ -41,18 +32,15 @@ describe('reports page in Chromium', () => {
         [status, created, new Date(created.getTime() + dueDays * 86_400_000)],
       );
     }
-    const head = await t.app.staff.create({
+    await staffWithPassword(t, {
       login: 'head.reports',
       name: 'Руководитель ЦУР',
-      grants: [{ role: 'center_head' }],
+      role: 'center_head',
+      password: 'head-password-2026',
     });
-    await t.app.auth.setPassword(head.id, 'head-password-2026');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
     page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1360, height: 900 } });
-    await page.goto(t.app.url!);
-    await page.getByTestId('login').fill('head.reports');
-    await page.getByTestId('password').fill('head-password-2026');
-    await page.getByTestId('login-submit').click();
+    await logIn(page, t, 'head.reports', 'head-password-2026');
     await page.getByTestId('nav-reports').click();
   });
   afterAll(async () => {
@@ -89,7 +77,6 @@ describe('reports page in Chromium', () => {
     expect(await page.getByTestId('report-row').first().innerText()).toMatch(
       /вручную \(staff:head\.reports\)/,
     );
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'reports.png'), fullPage: true });
+    await screenshot(page, 'reports');
   });
 });

@@ -5,17 +5,12 @@
  * arrives in the citizen's chat; an agency operator cannot open another agency's incident. Screenshots of
  * the main pages are saved to test-artifacts/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegramEmulator, type TelegramEmulator } from './emulators/telegram.ts';
-import { ROOT, startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { launchChromium, logIn, screenshot as shot } from './browser.ts';
+import { startTestApp, waitFor, type TestApp } from './helpers.ts';
 
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const BOT = '700300100:AAweb-e2e-citizen-bot-token-012';
 
 describe('web workspace in Chromium', () => {
@@ -25,24 +20,9 @@ describe('web workspace in Chromium', () => {
   let incidentId: number;
   const citizen = { id: 6061, first_name: 'Людмила' };
 
-  async function shot(page: Page, name: string) {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  }
-
-  async function login(page: Page, loginName: string, password: string) {
-    await page.goto(t.app.url!);
-    await page.getByTestId('login').fill(loginName);
-    await page.getByTestId('password').fill(password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('nav-inbox').waitFor({ timeout: 15_000 });
-  }
+  const login = (page: Page, loginName: string, password: string) => logIn(page, t, loginName, password);
 
   beforeAll(async () => {
-    if (!CHROMIUM)
-      throw new Error(
-        'Chromium is needed for this test: sudo apt-get install chromium (or set CHROMIUM_PATH)',
-      );
     tg = await startTelegramEmulator();
     tg.addBot(BOT, { username: 'cur_e2e_bot' });
     t = await startTestApp({
@@ -100,18 +80,7 @@ describe('web workspace in Chromium', () => {
       grants: [{ role: 'agency_operator', agencyId: otherAgency }],
     });
     await t.app.auth.setPassword(op.id, 'operator-password-2026');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
