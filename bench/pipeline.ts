@@ -67,7 +67,7 @@ async function main() {
     QUEUE_PREFIX: prefix,
     DATA_DIR: dataDir,
     INGEST_TOKEN: TOKEN,
-    API_TOKEN: TOKEN,
+    API_TOKEN: `${TOKEN}-api`, // a different token: the API token has every scope but ingest
     PORT: String(port),
     DEMO: 'off',
     LOG_LEVEL: 'warn',

@@ -73,7 +73,7 @@ AS $$ SELECT (t AT TIME ZONE 'Asia/Barnaul')::date $$;
 CREATE FUNCTION "analytics_incident_sentiment"(negative integer, total integer) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN negative * 2 >= total THEN 'negative' ELSE 'not_negative' END $$;
 --> statement-breakpoint
--- Messages are counted under their incident's current agency and status (looked up by index, one probe a row).
+-- Messages are counted under their incident's current agency and status (looked up by index, once per incident).
 -- The trigger functions look rows up by id and incident id only: `enable_seqscan = off` keeps their cached plans
 -- on the indexes even when they were first planned while the tables were still empty.
 CREATE FUNCTION "analytics_messages_inserted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
@@ -81,7 +81,7 @@ BEGIN
   INSERT INTO analytics_message_log (day, source_id, sector, municipality, sentiment, agency_id, status, author_id, n)
   SELECT analytics_day(m.received_at), m.source_id, m.sector, m.municipality, m.sentiment, i.agency_id, i.status, m.author_id, count(*)
   FROM analytics_new m
-  LEFT JOIN LATERAL (SELECT agency_id, status FROM incidents WHERE id = m.incident_id OFFSET 0) i ON true
+  LEFT JOIN (SELECT id, agency_id, status FROM incidents WHERE id IN (SELECT incident_id FROM analytics_new)) i ON i.id = m.incident_id
   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
   RETURN NULL;
 END $$;
@@ -91,7 +91,7 @@ BEGIN
   INSERT INTO analytics_message_log (day, source_id, sector, municipality, sentiment, agency_id, status, author_id, n)
   SELECT analytics_day(m.received_at), m.source_id, m.sector, m.municipality, m.sentiment, i.agency_id, i.status, m.author_id, -count(*)
   FROM analytics_old m
-  LEFT JOIN LATERAL (SELECT agency_id, status FROM incidents WHERE id = m.incident_id OFFSET 0) i ON true
+  LEFT JOIN (SELECT id, agency_id, status FROM incidents WHERE id IN (SELECT incident_id FROM analytics_old)) i ON i.id = m.incident_id
   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
   RETURN NULL;
 END $$;
@@ -128,7 +128,7 @@ BEGIN
   INSERT INTO analytics_message_log (day, source_id, sector, municipality, sentiment, agency_id, status, author_id, n)
   SELECT analytics_day(d.at), d.source_id, d.sector, d.municipality, d.sentiment, i.agency_id, i.status, d.author_id, sum(d.n)
   FROM d
-  LEFT JOIN LATERAL (SELECT agency_id, status FROM incidents WHERE id = d.incident_id OFFSET 0) i ON true
+  LEFT JOIN (SELECT id, agency_id, status FROM incidents WHERE id IN (SELECT incident_id FROM d)) i ON i.id = d.incident_id
   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   HAVING sum(d.n) <> 0;
   RETURN NULL;
