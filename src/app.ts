@@ -54,6 +54,13 @@ import { slaWatchProcessor } from './workers/sla-watch.worker.ts';
 import { conflictsProcessor } from './workers/conflicts.worker.ts';
 import { createConflictStore } from './store/conflict.store.ts';
 import { startSweeper, type Sweeper } from './workers/sweeper.ts';
+import { createOutreachStore } from './store/outreach.store.ts';
+import { createBroadcaster, kickActiveCampaigns, kickCampaign } from './responders/broadcast.ts';
+import { broadcastProcessor } from './workers/broadcast.worker.ts';
+import { createParticipationStore } from './store/participation.store.ts';
+import { createPolls, type Polls } from './responders/polls.ts';
+import { createDiscussions, type Discussions } from './responders/discussions.ts';
+import { pollsProcessor } from './workers/polls.worker.ts';
 
 export type Role = 'api' | 'workers' | 'connectors' | 'demo';
 
@@ -91,6 +98,8 @@ export interface App {
   auth: AuthStore;
   workflow: Workflow;
   approvals: Approvals;
+  /** Polls and public discussions. */
+  participation: { polls: Polls; discussions: Discussions };
   api?: FastifyInstance;
   workers?: WorkerRuntime;
   sweeper?: Sweeper;
@@ -247,6 +256,22 @@ export async function createApp(opts: AppOptions): Promise<App> {
     );
     closers.push(() => live.close());
     const approvals = createApprovals({ ...notifyDeps, citizens, staff, routeContext });
+    const outreach = createOutreachStore(database);
+    const participationStore = createParticipationStore(database);
+    const participation = {
+      polls: createPolls({
+        store: participationStore,
+        citizens,
+        queues,
+        log: log.child({ module: 'polls' }),
+      }),
+      discussions: createDiscussions({
+        store: participationStore,
+        outbound,
+        queues,
+        log: log.child({ module: 'discussions' }),
+      }),
+    };
 
     // First start: no staff account yet → an administrator with a generated password (DATA_DIR/secrets.json),
     // so the workspace can be opened at once; create real accounts and change this password there.
@@ -286,6 +311,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       auth,
       workflow,
       approvals,
+      participation,
       connectors: [],
       health: () => health(app),
       close,
@@ -297,6 +323,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
         opts.analyzer ??
         (await (await import('./nlp/analyzer.ts')).createAnalyzer(config.ANALYZER, log)).analyzer;
       log.info({ analyzer: analyzer.name }, 'text analyzer loaded');
+      const broadcaster = createBroadcaster({
+        store: outreach,
+        sender: (source) => senders.get(source),
+        limiter,
+        alerts,
+        redis: redisClient,
+        prefix: config.QUEUE_PREFIX,
+        publicUrl: config.PUBLIC_URL,
+        log: log.child({ module: 'broadcast' }),
+        leaseMs: config.WORKER_LOCK_MS,
+      });
       app.workers = startWorkers({
         redis,
         prefix: config.QUEUE_PREFIX,
@@ -309,6 +346,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           notify: 4,
           draft: 4,
           send: config.SEND_CONCURRENCY,
+          broadcast: 4, // campaigns at once; each sends through every bot in parallel
         },
         processors: {
           analyze: analyzeProcessor({ messages, analyzer, queues, reviewThreshold: config.REVIEW_THRESHOLD }),
@@ -316,6 +354,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
             incidents,
             queues,
             context: routeContext,
+            // Comments of an open public discussion are analysed but open no incidents.
+            divert: (ids) => participation.discussions.divert(ids),
             onResumed: (id) => refreshCards(notifyDeps, id),
             onRouted: (ids) => {
               ids.forEach((id) => live.publishId(id));
@@ -344,10 +384,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
             alerts,
             log: log.child({ module: 'send' }),
             // Official replies are checked for rudeness and lateness on the conflicts queue.
-            onSent: async (row) =>
-              row.purpose === 'reply'
-                ? queues.add('conflicts', { kind: 'reply', outboundId: row.id })
-                : undefined,
+            onSent: async (row, sent) => {
+              if (row.purpose === 'reply')
+                await queues.add('conflicts', { kind: 'reply', outboundId: row.id });
+              // A poll's message (Telegram's poll id for native polls) or a discussion's post.
+              if (row.purpose === 'poll') await participation.polls.onSent(row, sent);
+              if (row.purpose === 'discussion') await participation.discussions.onSent(row, sent);
+            },
             attachment: (ref) => reportAttachment(reportStore, ref.id, ref.format),
           }),
           conflicts: conflictsProcessor({
@@ -357,6 +400,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
             duplicateThreshold: config.GROUPING_THRESHOLD,
             onAlert: (a, agencyId) => live.publishAlert(a, agencyId),
           }),
+          polls: pollsProcessor(participation.polls),
+          broadcast: broadcastProcessor(broadcaster),
         },
         onFinalFailure: async (queue, data, err) => {
           if (queue === 'analyze' || queue === 'route') {
@@ -371,6 +416,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         },
       });
       closers.push(() => app.workers!.close());
+      closers.push(async () => broadcaster.stop()); // runs before the workers close: long runs end at once
       app.sweeper = startSweeper({
         messages,
         incidents,
@@ -381,6 +427,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         intervalMs: config.SWEEP_INTERVAL_MS,
         stuckAfterMs: config.SWEEP_STUCK_AFTER_MS,
         slaWatchEveryMs: config.SLA_WATCH_EVERY_MS,
+        broadcasts: { kick: () => kickActiveCampaigns(outreach, queues) },
       });
       closers.push(async () => app.sweeper!.stop());
       await app.sweeper.sweep().catch((err: unknown) => log.warn({ err }, 'first sweep failed'));
@@ -413,6 +460,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         log: log.child({ module: 'connectors' }),
         reopen: (id, score) => workflow.reopenByCitizen(id, score),
         staffHandler: createStaffDialog({ staff, citizens, incidents, reference: refGetter, workflow }),
+        polls: participation.polls,
       });
       app.bots = bots;
       app.connectors.push(...bots.all);
@@ -476,6 +524,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
           database,
           audit: (e) => auth.audit(e),
           live,
+          outreach: { store: outreach, kick: (id, delayMs) => kickCampaign(queues, id, delayMs) },
+          participation,
           secureCookies: config.PUBLIC_URL.startsWith('https:'),
           webDir: path.resolve(import.meta.dirname, '../web/dist'),
         },

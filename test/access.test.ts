@@ -53,6 +53,9 @@ describe('access control', () => {
     'settings.read': () => ['GET', '/api/v1/settings/sectors'],
     'settings.write': () => ['PATCH', '/api/v1/settings/sectors/other', { active: true }],
     'users.manage': () => ['GET', '/api/v1/settings/users'],
+    'outreach.read': () => ['GET', '/api/v1/campaigns'],
+    'outreach.write': () => ['POST', '/api/v1/campaigns/999999/pause', {}],
+    'outreach.approve': () => ['POST', '/api/v1/campaigns/999999/approve', {}],
   };
 
   beforeAll(async () => {

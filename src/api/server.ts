@@ -42,6 +42,8 @@ import { analyticsRoutes } from './analytics.routes.ts';
 import { problemsRoutes } from './problems.routes.ts';
 import { reportsRoutes } from './reports.routes.ts';
 import type { AnalyticsStore } from '../store/analytics.store.ts';
+import { outreachRoutes, type OutreachServices } from './outreach.routes.ts';
+import { participationRoutes, type Participation } from './participation.routes.ts';
 
 export interface ApiServices {
   tokens: { ingest: string; api: string };
@@ -69,6 +71,10 @@ export interface ApiServices {
   database: Database;
   audit: (e: AuditEntry) => Promise<void>;
   live: Live;
+  /** Segments and campaigns (the broadcast runs on the workers). */
+  outreach: OutreachServices;
+  /** Polls and public discussions. */
+  participation: Participation;
   /** Mark the session cookie Secure (PUBLIC_URL is https). */
   secureCookies: boolean;
   /** Folder of the built web workspace; absent → no UI is served. */
@@ -211,6 +217,8 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(problemsRoutes, { prefix: '/api/v1' });
   await app.register(alertsRoutes, { prefix: '/api/v1' });
   await app.register(reportsRoutes, { prefix: '/api/v1' });
+  await app.register(participationRoutes, { prefix: '/api/v1' });
+  await app.register(outreachRoutes); // /api/v1/segments, /api/v1/campaigns, and the public /r/<token>/<n>
   const web = opts.services.webDir;
   if (web && fs.existsSync(path.join(web, 'index.html')))
     await app.register(fastifyStatic, { root: web, prefix: '/', wildcard: false, index: ['index.html'] });

@@ -11,7 +11,7 @@ import { queueOutbound, type OutboundDeps } from '../responders/outbound.ts';
 import type { CitizenStore } from '../store/citizen.store.ts';
 import type { ReferenceStore } from '../store/reference.store.ts';
 import type { ConnectorAlerts } from './alerts.ts';
-import { createCitizenDialog, type DialogInput, type DialogReply } from './citizen-dialog.ts';
+import { createCitizenDialog, type DialogInput, type DialogReply, type PollVoter } from './citizen-dialog.ts';
 import type { Connector } from './connector.ts';
 import type { StaffHandler } from './staff-dialog.ts';
 import { SendError, type PlatformSender } from './platform.ts';
@@ -69,6 +69,8 @@ export interface BotsDeps extends OutboundDeps {
   reopen?: (incidentId: number, score: number) => Promise<boolean>;
   /** The staff bot's handler (STAFF_BOT_TOKEN). */
   staffHandler?: StaffHandler;
+  /** Votes in polls (buttons and native poll answers). */
+  polls?: PollVoter;
 }
 
 export interface Bots {
@@ -89,6 +91,7 @@ export function createBots(deps: BotsDeps): Bots {
     deadlines: deps.deadlines,
     reopen: deps.reopen,
     log: deps.log.child({ module: 'dialog' }),
+    polls: deps.polls,
   });
 
   /** Replies that are stored go through the outbox and the send queue. */

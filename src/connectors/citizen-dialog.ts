@@ -31,6 +31,8 @@ export interface DialogInput {
   command?: DialogCommand;
   /** Data of a pressed button. */
   button?: string;
+  /** An answer in a native poll (Telegram): the platform's poll id and the chosen options (empty: retracted). */
+  pollAnswer?: { pollId: string; optionIds: number[] };
   text: string;
   attachments: Attachment[];
   url?: string;
@@ -59,6 +61,12 @@ export interface DialogDeps {
   /** Deadlines of a messenger appeal received at `at` (SLA policy and the regional calendar). */
   deadlines: (at: Date) => Promise<SlaDeadlines>;
   log: Logger;
+  /** Votes in polls: `vote:<poll>:<n>` buttons and native poll answers; returns the texts to answer with. */
+  polls?: PollVoter;
+}
+
+export interface PollVoter {
+  vote(input: DialogInput): Promise<string[]>;
 }
 
 interface PendingAppeal {
@@ -79,6 +87,8 @@ interface DialogData {
   searching?: boolean;
   topics?: string[];
   municipality?: string | null;
+  /** Language of address chosen in the subscribe menu (ISO 639-1). */
+  language?: string;
 }
 
 const SUB_TOPICS = SECTORS.filter((s) => s.code !== 'other');
@@ -174,8 +184,9 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     const b = input.button ?? '';
     const topics = new Set(data.topics ?? []);
     let municipality = data.municipality ?? null;
+    let language = data.language ?? 'ru';
     const menu = (edit: boolean) =>
-      prompt(T.SUBSCRIBE_MENU, subscribeButtons([...topics], municipality), edit);
+      prompt(T.SUBSCRIBE_MENU, subscribeButtons([...topics], municipality, language), edit);
     if (b.startsWith('sub:t:')) {
       const code = b.slice(6);
       if (topics.has(code)) topics.delete(code);
@@ -183,6 +194,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       await citizens.setDialog(input.source, input.chatId, 'subscribe', {
         topics: [...topics],
         municipality,
+        language,
       });
       return [menu(true)];
     }
@@ -190,8 +202,31 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       await citizens.setDialog(input.source, input.chatId, 'subscribe', {
         topics: [...topics],
         municipality,
+        language,
       });
       return [prompt(T.ASK_MUNICIPALITY_SUB, await municipalityButtons('subm'))];
+    }
+    if (b === 'sub:l') {
+      await citizens.setDialog(input.source, input.chatId, 'subscribe', {
+        topics: [...topics],
+        municipality,
+        language,
+      });
+      return [
+        prompt(
+          T.ASK_LANGUAGE,
+          T.LANGUAGES.map((l) => [{ text: l.name, data: `subl:${l.code}` }]),
+        ),
+      ];
+    }
+    if (b.startsWith('subl:')) {
+      if (T.LANGUAGES.some((l) => l.code === b.slice(5))) language = b.slice(5);
+      await citizens.setDialog(input.source, input.chatId, 'subscribe', {
+        topics: [...topics],
+        municipality,
+        language,
+      });
+      return [menu(false)];
     }
     if (b.startsWith('subm:')) {
       const code = b.slice(5);
@@ -199,6 +234,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         await citizens.setDialog(input.source, input.chatId, 'subscribe', {
           topics: [...topics],
           municipality,
+          language,
           searching: true,
         });
         return [prompt(T.ASK_SEARCH)];
@@ -207,15 +243,20 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       await citizens.setDialog(input.source, input.chatId, 'subscribe', {
         topics: [...topics],
         municipality,
+        language,
       });
       return [menu(false)];
     }
     if (b === 'sub:done') {
       const chosen = topics.size ? [...topics] : SUB_TOPICS.map((s) => s.code);
+      // Campaigns reach the citizen through this bot, in this chat, in the chosen language.
       await citizens.setSubscription(input.platform, input.user.id, {
         subscribed: true,
         topics: chosen,
         municipality,
+        language,
+        source: input.source,
+        chat: input.chatId,
       });
       await citizens.setDialog(input.source, input.chatId, 'ready', {});
       return [
@@ -223,6 +264,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
           T.subscribed(
             chosen.length === SUB_TOPICS.length ? 'все темы' : chosen.map(sectorName).join(', '),
             municipality ? (municipalityByCode(municipality)?.shortName ?? municipality) : 'весь край',
+            T.languageName(language),
           ),
         ),
       ];
@@ -240,7 +282,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     return [menu(false)];
   }
 
-  function subscribeButtons(topics: string[], municipality: string | null): Button[][] {
+  function subscribeButtons(topics: string[], municipality: string | null, language: string): Button[][] {
     const rows: Button[][] = [];
     for (let i = 0; i < SUB_TOPICS.length; i += 2)
       rows.push(
@@ -255,6 +297,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         data: 'sub:m',
       },
     ]);
+    rows.push([{ text: `Язык: ${T.languageName(language)}`, data: 'sub:l' }]);
     rows.push([{ text: T.BTN_DONE, data: 'sub:done' }]);
     return rows;
   }
@@ -288,6 +331,17 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         return [prompt(T.CONSENT_THANKS)];
       }
       if (input.button === 'consent:no') return [ephemeral(T.CONSENT_REFUSED)];
+      // «Отписаться» under a campaign message: works at once, whatever the dialog was doing.
+      if (input.button === 'unsub') {
+        if (author)
+          await citizens.setSubscription(input.platform, input.user.id, {
+            subscribed: false,
+            topics: [],
+            municipality: author.municipality,
+          });
+        if (!consented) return [ephemeral(T.UNSUBSCRIBED)];
+        return [prompt(T.UNSUBSCRIBED, [[{ text: T.BTN_WITHDRAW, data: 'consent:withdraw' }]])];
+      }
       if (input.button === 'consent:withdraw') {
         if (consented) {
           await citizens.withdrawConsent(input.platform, input.user.id);
@@ -295,10 +349,17 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         }
         return [ephemeral(T.CONSENT_WITHDRAWN)];
       }
+      // A native poll answer of someone who never consented (a forwarded poll): nothing stored, nothing said.
+      if (input.pollAnswer && !consented) return [];
       if (!consented) {
         return [ephemeral(input.command === 'start' ? T.GREETING : T.CONSENT_FIRST, T.CONSENT_BUTTONS)];
       }
 
+      // Writing again means the bot is not blocked any more.
+      if (author.blocked) await citizens.clearBlocked(input.platform, input.user.id);
+      // A vote (poll buttons work whatever the dialog is doing; one vote per citizen is kept by the poll).
+      if (deps.polls && (input.pollAnswer || input.button?.startsWith('vote:')))
+        return (await deps.polls.vote(input)).map((text) => prompt(text));
       const dialog = await citizens.dialog(input.source, input.chatId);
       const state = dialog?.state ?? 'ready';
       const data = (dialog?.data ?? {}) as DialogData;
@@ -316,8 +377,9 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
           await citizens.setDialog(input.source, input.chatId, 'subscribe', {
             topics,
             municipality: author.municipality,
+            language: author.language,
           });
-          return [prompt(T.SUBSCRIBE_MENU, subscribeButtons(topics, author.municipality))];
+          return [prompt(T.SUBSCRIBE_MENU, subscribeButtons(topics, author.municipality, author.language))];
         }
         case 'stop':
           await citizens.setSubscription(input.platform, input.user.id, {

@@ -18,16 +18,28 @@ export class SendError extends Error {
   readonly kind: SendErrorKind;
   readonly retryAfterMs?: number;
   readonly code?: number;
+  /** A `rejected` send because the person blocked the bot or does not accept its messages (Telegram 403, VK 900–902). */
+  readonly recipientBlocked?: boolean;
+  /** No answer came (network error, timeout): the platform may or may not have delivered the message. */
+  readonly noAnswer?: boolean;
   constructor(
     kind: SendErrorKind,
     message: string,
-    opts: { retryAfterMs?: number; code?: number; cause?: unknown } = {},
+    opts: {
+      retryAfterMs?: number;
+      code?: number;
+      cause?: unknown;
+      recipientBlocked?: boolean;
+      noAnswer?: boolean;
+    } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = 'SendError';
     this.kind = kind;
     this.retryAfterMs = opts.retryAfterMs;
     this.code = opts.code;
+    if (opts.recipientBlocked) this.recipientBlocked = true;
+    if (opts.noAnswer) this.noAnswer = true;
   }
 }
 
@@ -43,8 +55,8 @@ export interface PlatformSender {
   /** The messenger source id of the bot (`telegram:<bot id>`, `vk:<group id>`); its `:public`/`:wall` twin shares it. */
   readonly source: string;
   readonly limits: SendLimits;
-  /** Sends one message; throws SendError. Returns the platform's id of what was sent. */
-  send(msg: OutboundMessage): Promise<{ externalId: string }>;
+  /** Sends one message; throws SendError. Returns the platform's id of what was sent (and of a native poll). */
+  send(msg: OutboundMessage): Promise<{ externalId: string; pollId?: string }>;
 }
 
 /** `telegram:123:public` → `telegram:123`: the bot or community that owns a source. */

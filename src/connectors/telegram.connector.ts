@@ -18,7 +18,7 @@ import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorSt
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
 
 export const TELEGRAM_DEFAULT_LIMITS: SendLimits = { perChatMs: 1000, globalMs: Math.ceil(1000 / 30) };
-const ALLOWED_UPDATES = ['message', 'callback_query', 'channel_post'] as const;
+const ALLOWED_UPDATES = ['message', 'callback_query', 'channel_post', 'poll_answer'] as const;
 
 /** `123456:AA…` → `123456`: the bot id is the part of the token before the colon. */
 export function botIdOf(token: string): string {
@@ -44,16 +44,22 @@ function toSendError(err: unknown): SendError {
       });
     if (code === 401 || code === 404) return new SendError('auth', `Telegram: ${desc}`, { code, cause: err });
     if (code >= 500) return new SendError('temporary', desc, { code, cause: err });
-    return new SendError('rejected', desc, { code, cause: err });
+    // 403: blocked by the user, deactivated, or never started the bot — the person cannot be reached.
+    return new SendError('rejected', desc, { code, cause: err, recipientBlocked: code === 403 });
   }
-  return new SendError('temporary', err instanceof Error ? err.message : String(err), { cause: err });
+  return new SendError('temporary', err instanceof Error ? err.message : String(err), {
+    cause: err,
+    noAnswer: true,
+  });
 }
 
 const inlineKeyboard = (buttons?: Button[][]) =>
   buttons?.length
     ? {
         inline_keyboard: buttons.map((row) =>
-          row.map((b) => ({ text: b.text, callback_data: b.data.slice(0, 64) })),
+          row.map((b) =>
+            b.url ? { text: b.text, url: b.url } : { text: b.text, callback_data: b.data.slice(0, 64) },
+          ),
         ),
       }
     : undefined;
@@ -67,6 +73,7 @@ export interface TelegramSenderOptions {
 export function createTelegramSender(opts: TelegramSenderOptions): PlatformSender & { telegram: Telegram } {
   const telegram = new Telegram(opts.token, { apiRoot: opts.apiRoot });
   const source = `telegram:${botIdOf(opts.token)}`;
+  const photoIds = new Map<string, string>();
   return {
     source,
     telegram,
@@ -77,6 +84,22 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
       const replyTo =
         replyChat === msg.chatId && replyId && /^\d+$/.test(replyId) ? Number(replyId) : undefined;
       try {
+        if (msg.poll) {
+          // A native poll: non-anonymous, so each answer comes back as a poll_answer update with the voter.
+          if (msg.poll.stop && msg.editExternalId) {
+            const [chat, id] = msg.editExternalId.split(':');
+            await telegram.stopPoll(chat!, Number(id)).catch((err: unknown) => {
+              if (err instanceof TelegramError && /already (been )?closed/i.test(err.description)) return;
+              throw err;
+            });
+            return { externalId: msg.editExternalId };
+          }
+          const sent = await telegram.sendPoll(msg.chatId, msg.poll.question, msg.poll.options, {
+            is_anonymous: false,
+            allows_multiple_answers: false,
+          });
+          return { externalId: `${sent.chat.id}:${sent.message_id}`, pollId: sent.poll.id };
+        }
         if (msg.editExternalId) {
           // An incident card updated in place; «message is not modified» means it already shows this.
           const [chat, id] = msg.editExternalId.split(':');
@@ -99,7 +122,19 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
           );
           return { externalId: `${doc.chat.id}:${doc.message_id}` };
         }
+        if (msg.photoUrl) {
+          // By URL the first time (Telegram fetches it), then by the file_id it gave: no refetch per recipient.
+          const photo = await telegram.sendPhoto(msg.chatId, photoIds.get(msg.photoUrl) ?? msg.photoUrl, {
+            caption: msg.text,
+            ...(msg.html ? { parse_mode: 'HTML' as const } : {}),
+            reply_markup: inlineKeyboard(msg.buttons),
+          });
+          const best = photo.photo[photo.photo.length - 1];
+          if (best && photoIds.size < 100) photoIds.set(msg.photoUrl, best.file_id);
+          return { externalId: `${photo.chat.id}:${photo.message_id}` };
+        }
         const sent = await telegram.sendMessage(msg.chatId, msg.text, {
+          ...(msg.html ? { parse_mode: 'HTML' as const } : {}),
           reply_markup: inlineKeyboard(msg.buttons),
           ...(replyTo
             ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
@@ -339,6 +374,25 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     });
 
     bot.on('channel_post', async (ctx) => monitor(ctx.channelPost, 'channel'));
+
+    // An answer in a native poll of ours (non-anonymous, so the voter is known): a vote. The voter's
+    // private chat with the bot has their user id; a vote on behalf of a chat is not a citizen's.
+    bot.on('poll_answer', async (ctx) => {
+      const a = ctx.pollAnswer;
+      if (!a.user || a.voter_chat || a.user.is_bot) return;
+      await runDialog(ctx, {
+        source,
+        platform: 'telegram',
+        chatId: String(a.user.id),
+        user: { id: String(a.user.id), name: nameOf(a.user) },
+        externalId: `pa:${ctx.update.update_id}`,
+        postedAt: new Date(),
+        pollAnswer: { pollId: a.poll_id, optionIds: a.option_ids },
+        text: '',
+        attachments: [],
+        raw: a,
+      });
+    });
 
     bot.on('callback_query', async (ctx) => {
       const q = ctx.callbackQuery;

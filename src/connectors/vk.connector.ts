@@ -7,7 +7,8 @@
  *   the Bots Long Poll (our own loop over groups.getLongPollServer, ts advanced only after the events were
  *   stored, so nothing is lost).
  * - Sending (`createVkSender`): a reply in a chat with messages.send (random_id derived from the idempotency
- *   key, so VK itself drops a repeat), or a comment with wall.createComment (guid = the key).
+ *   key, so VK itself drops a repeat), or a comment with wall.createComment (guid = the key); a message of
+ *   ours edited in place with messages.edit (a closed poll).
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -63,9 +64,17 @@ function toSendError(err: unknown, floodWaitMs: number): SendError {
         code,
         cause: err,
       });
-    return new SendError('rejected', err.message, { code, cause: err });
+    // 900 blacklisted the community, 901 no permission to write (never allowed or forbade messages), 902 privacy.
+    return new SendError('rejected', err.message, {
+      code,
+      cause: err,
+      recipientBlocked: code >= 900 && code <= 902,
+    });
   }
-  return new SendError('temporary', err instanceof Error ? err.message : String(err), { cause: err });
+  return new SendError('temporary', err instanceof Error ? err.message : String(err), {
+    cause: err,
+    noAnswer: true,
+  });
 }
 
 const payloadOf = (data: string) => JSON.stringify({ d: data });
@@ -74,7 +83,11 @@ const payloadOf = (data: string) => JSON.stringify({ d: data });
 function keyboardOf(buttons?: Button[][]): string | undefined {
   if (!buttons?.length) return undefined;
   const rows = buttons.map((row) =>
-    row.map((b) => ({ action: { type: 'text', label: b.text.slice(0, 40), payload: payloadOf(b.data) } })),
+    row.map((b) =>
+      b.url
+        ? { action: { type: 'open_link', link: b.url, label: b.text.slice(0, 40) } }
+        : { action: { type: 'text', label: b.text.slice(0, 40), payload: payloadOf(b.data) } },
+    ),
   );
   return JSON.stringify(
     rows.length <= 6 ? { inline: true, buttons: rows } : { one_time: true, buttons: rows.slice(0, 10) },
@@ -96,7 +109,21 @@ export function createVkSender(
     async send(msg: OutboundMessage) {
       // Files go only to the staff bot's Telegram chats; a VK community never gets one queued.
       if (msg.document) throw new SendError('rejected', 'VK connector does not send files');
+      // Polls reach VK chats as buttons: a community token cannot create VK polls.
+      if (msg.poll) throw new SendError('rejected', 'VK connector does not send native polls');
       try {
+        // A message of ours changed in place (a closed poll shows its results); the keyboard goes away.
+        const edit = /^m(\d+)$/.exec(msg.editExternalId ?? '');
+        if (edit) {
+          await vk.api.messages.edit({
+            peer_id: Number(msg.chatId),
+            message_id: Number(edit[1]),
+            message: msg.text,
+            keyboard: keyboardOf(msg.buttons) ?? JSON.stringify({ inline: true, buttons: [] }),
+            dont_parse_links: 1,
+          } as never);
+          return { externalId: msg.editExternalId! };
+        }
         const wall = msg.replyToExternalId ? WALL_ID.exec(msg.replyToExternalId) : null;
         if (wall) {
           const res = (await vk.api.wall.createComment({

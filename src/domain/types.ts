@@ -106,6 +106,8 @@ export interface InboundMessage {
 export interface Button {
   text: string;
   data: string;
+  /** A link button: opens this http(s) URL instead of sending `data` back (campaign messages). */
+  url?: string;
 }
 
 /**
@@ -125,6 +127,15 @@ export interface OutboundMessage {
   idempotencyKey: string;
   /** A file sent with `text` as its caption (Telegram staff chats: the governor's report). */
   document?: { filename: string; contentType: string; data: Buffer };
+  /** Telegram parses `text` as HTML (b, i, u, s, a, code: campaign messages); VK ignores it (given plain text). */
+  html?: boolean;
+  /** Telegram: a photo by URL with `text` as its caption (campaign messages); VK ignores it (the link is in the text). */
+  photoUrl?: string;
+  /**
+   * Telegram: a native non-anonymous poll (`text` is only its record in the outbox); with `stop` and
+   * `editExternalId`, the poll sent earlier is stopped (stopPoll). VK has no polls for communities.
+   */
+  poll?: { question: string; options: string[]; stop?: boolean };
 }
 
 /** Pipeline states of a stored message. */

@@ -81,9 +81,15 @@ export const NO_APPEALS =
   'У вас пока нет обращений. Опишите проблему одним сообщением, и мы её зарегистрируем.';
 
 export const SUBSCRIBE_MENU =
-  'Выберите темы новостей и опросов, которые хотите получать (нажмите, чтобы отметить), и свой район, затем «Готово».';
-export const subscribed = (topics: string, municipality: string) =>
-  `Готово! Вы подписаны на новости и опросы. Темы: ${topics}. Район: ${municipality}. Отписаться — /stop.`;
+  'Выберите темы новостей и опросов, которые хотите получать (нажмите, чтобы отметить), свой район и язык обращения, затем «Готово».';
+export const subscribed = (topics: string, municipality: string, language: string) =>
+  `Готово! Вы подписаны на новости и опросы. Темы: ${topics}. Район: ${municipality}. Язык: ${language}. ` +
+  'Отписаться — /stop или кнопка «Отписаться» под любой рассылкой.';
+
+export { LANGUAGES, languageName } from './campaign-text.ts';
+export const ASK_LANGUAGE = 'На каком языке к вам обращаться в новостях и опросах?';
+/** The button under every campaign message (its data is `unsub`). */
+export const BTN_UNSUBSCRIBE = 'Отписаться';
 export const UNSUBSCRIBED =
   'Вы отписаны от новостей и опросов. Ответы по вашим обращениям будут приходить, как и раньше. ' +
   'Если хотите также отозвать согласие на обработку персональных данных, нажмите кнопку ниже.';

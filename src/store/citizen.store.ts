@@ -36,11 +36,26 @@ export interface CitizenStore {
   giveConsent(platform: string, externalId: string, name: string | null): Promise<AuthorRow>;
   /** Withdraws consent and every subscription; the dialog state is deleted. */
   withdrawConsent(platform: string, externalId: string): Promise<void>;
+  /**
+   * Subscribes (recording the bot and chat news go to, the language of address and the moment) or
+   * unsubscribes (the moment kept in `unsubscribed_at`; running campaigns skip the person from then on).
+   */
   setSubscription(
     platform: string,
     externalId: string,
-    sub: { subscribed: boolean; topics: string[]; municipality: string | null },
+    sub: {
+      subscribed: boolean;
+      topics: string[];
+      municipality: string | null;
+      /** ISO 639-1; unchanged when absent. */
+      language?: string;
+      /** The bot's messenger source id and the chat, where campaigns reach the citizen. */
+      source?: string;
+      chat?: string;
+    },
   ): Promise<void>;
+  /** The citizen wrote again after the platform had said they blocked the bot: reachable again. */
+  clearBlocked(platform: string, externalId: string): Promise<void>;
   dialog(sourceId: string, chatId: string): Promise<DialogRow | undefined>;
   setDialog(sourceId: string, chatId: string, state: string, data?: Record<string, unknown>): Promise<void>;
   clearDialog(sourceId: string, chatId: string): Promise<void>;
@@ -93,14 +108,41 @@ export function createCitizenStore(database: Database): CitizenStore {
     async withdrawConsent(platform, externalId) {
       await db
         .update(a)
-        .set({ consentPersonalData: false, consentAt: null, subscribed: false, subscriptionTopics: [] })
+        .set({
+          consentPersonalData: false,
+          consentAt: null,
+          subscribed: false,
+          subscriptionTopics: [],
+          unsubscribedAt: sql`case when ${a.subscribed} then now() else ${a.unsubscribedAt} end`,
+        })
         .where(and(eq(a.platform, platform), eq(a.externalId, externalId)));
     },
     async setSubscription(platform, externalId, sub) {
+      const now = new Date();
       await db
         .update(a)
-        .set({ subscribed: sub.subscribed, subscriptionTopics: sub.topics, municipality: sub.municipality })
+        .set({
+          subscribed: sub.subscribed,
+          subscriptionTopics: sub.topics,
+          municipality: sub.municipality,
+          ...(sub.language ? { language: sub.language } : {}),
+          ...(sub.subscribed
+            ? {
+                subscribedAt: now,
+                unsubscribedAt: null,
+                ...(sub.source && sub.chat
+                  ? { subscriptionSource: sub.source, subscriptionChat: sub.chat }
+                  : {}),
+              }
+            : { unsubscribedAt: sql`case when ${a.subscribed} then now() else ${a.unsubscribedAt} end` }),
+        })
         .where(and(eq(a.platform, platform), eq(a.externalId, externalId)));
+    },
+    async clearBlocked(platform, externalId) {
+      await db
+        .update(a)
+        .set({ blocked: false, blockedAt: null })
+        .where(and(eq(a.platform, platform), eq(a.externalId, externalId), eq(a.blocked, true)));
     },
     async dialog(sourceId, chatId) {
       const [row] = await db

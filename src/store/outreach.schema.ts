@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   index,
   integer,
   jsonb,
@@ -14,7 +15,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import { authors } from './schema.ts';
+import { authors, messages } from './schema.ts';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const createdAt = () => ts('created_at').notNull().defaultNow();
@@ -135,6 +136,8 @@ export const polls = pgTable('polls', {
   createdBy: text('created_by'),
   approvedBy: text('approved_by'),
   approvedAt: ts('approved_at'),
+  /** When the poll was closed (at its time, or early by staff) — migration 0010. */
+  closedAt: ts('closed_at'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -194,6 +197,28 @@ export const discussions = pgTable('discussions', {
   closesAt: ts('closes_at'),
   createdBy: text('created_by'),
   approvedBy: text('approved_by'),
+  /** When it was published (comments are collected from then on) and closed — migration 0010. */
+  publishedAt: ts('published_at'),
+  closedAt: ts('closed_at'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * Messages of a public discussion's thread (its post and the comments under it), linked when they are
+ * routed while the discussion is open (migration 0010). `routed`: the comment also became an appeal.
+ */
+export const discussionMessages = pgTable(
+  'discussion_messages',
+  {
+    messageId: bigint('message_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => messages.id),
+    discussionId: bigint('discussion_id', { mode: 'number' })
+      .notNull()
+      .references(() => discussions.id),
+    routed: boolean('routed').notNull().default(false),
+    linkedAt: ts('linked_at').notNull().defaultNow(),
+  },
+  (t) => [index('discussion_messages_discussion_idx').on(t.discussionId, t.messageId)],
+);

@@ -26,6 +26,14 @@ export interface AttachmentRef {
   format: 'pdf' | 'xlsx';
 }
 
+/** A Telegram native poll an outbox row sends, or (`stop`, with `edit_external_id`) stops. */
+export interface PollRef {
+  kind: 'poll';
+  question: string;
+  options: string[];
+  stop?: boolean;
+}
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const createdAt = () => ts('created_at').notNull().defaultNow();
 
@@ -431,8 +439,11 @@ export const outboundMessages = pgTable(
     /** Platform id of an earlier message of ours to edit in place (an incident card) instead of sending. */
     editExternalId: text('edit_external_id'),
     text: text('text').notNull(),
-    /** A file sent with the text as its caption (Telegram only), e.g. `{ kind: 'report', id, format }`. */
-    attachment: jsonb('attachment').$type<AttachmentRef>(),
+    /**
+     * A file sent with the text as its caption (Telegram only), e.g. `{ kind: 'report', id, format }`, or a
+     * Telegram native poll to send or stop (`{ kind: 'poll', … }`, polls of the participation issue).
+     */
+    attachment: jsonb('attachment').$type<AttachmentRef | PollRef>(),
     buttons: jsonb('buttons').$type<{ text: string; data: string }[][]>(),
     purpose: text('purpose').notNull(), // prompt | confirmation | status | reply | outreach
     incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id),

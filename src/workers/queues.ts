@@ -1,12 +1,23 @@
 /**
  * Queue names, job payloads and job-id rules in one place (STYLE.md, habit 5).
  * analyze → route → notify / draft, plus the repeatable sla-watch, send (messages to citizens), and
- * conflicts (alerts on conflict situations).
+ * conflicts (alerts on conflict situations), the repeatable polls check (closing polls at their time), and
+ * broadcast (one campaign's run).
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisHandle } from './redis.ts';
 
-export const QUEUE_NAMES = ['analyze', 'route', 'notify', 'draft', 'sla-watch', 'send', 'conflicts'] as const;
+export const QUEUE_NAMES = [
+  'analyze',
+  'route',
+  'notify',
+  'draft',
+  'sla-watch',
+  'send',
+  'conflicts',
+  'polls',
+  'broadcast',
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobData {
@@ -26,6 +37,10 @@ export interface JobData {
   /** Conflict situations: the repeatable spike scan, incidents a route batch touched, an official reply sent. */
   conflicts:
     { kind: 'scan' } | { kind: 'routed'; incidentIds: number[] } | { kind: 'reply'; outboundId: number };
+  /** The repeatable poll check: closes polls at their time (stopPoll, results into button messages). */
+  polls: { kind: 'tick' };
+  /** A campaign's run (job id `broadcast-<id>`, added by responders/broadcast.ts kickCampaign). */
+  broadcast: { campaignId: number };
 }
 
 /** Retries with exponential backoff; finished jobs kept for a while so they stay visible. */

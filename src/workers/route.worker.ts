@@ -11,13 +11,21 @@ export interface RouteDeps {
   onResumed?: (incidentId: number) => Promise<unknown>;
   /** Incidents opened or joined (live updates of the workspace). */
   onRouted?: (incidentIds: number[]) => void;
+  /**
+   * Messages kept out of incidents (comments of an open public discussion): the hook marks them routed
+   * without an incident and returns their ids; the rest of the batch is routed as usual.
+   */
+  divert?: (messageIds: number[]) => Promise<number[]>;
 }
 
 /** route: analysed messages open or join incidents; a new incident is announced and gets a draft. */
 export function routeProcessor(deps: RouteDeps): Processor<JobData['route']> {
   return async (job) => {
     const ctx = await deps.context();
-    const outcomes = await deps.incidents.routeMessages(parseIds(job.data), ctx);
+    let ids = parseIds(job.data);
+    const diverted = new Set(await deps.divert?.(ids));
+    if (diverted.size) ids = ids.filter((id) => !diverted.has(id));
+    const outcomes = await deps.incidents.routeMessages(ids, ctx);
     // A message joining an incident that waits for the citizen (details asked) restarts its clock.
     for (const id of new Set(outcomes.filter((o) => !o.opened).map((o) => o.incidentId)))
       if (await deps.incidents.resume(id, 'citizen', ctx)) await deps.onResumed?.(id);

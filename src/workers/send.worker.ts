@@ -27,8 +27,11 @@ export interface SendDeps {
   authRetryMs?: number;
   /** Loads the file an outbox row attaches (a stored report); undefined when it is gone. */
   attachment?: (ref: AttachmentRef) => Promise<OutboundMessage['document'] | undefined>;
-  /** Called once a row was sent (official replies are checked for conflicts); a failure is only logged. */
-  onSent?: (row: OutboundRow) => Promise<unknown>;
+  /**
+   * Called once a row was sent (official replies are checked for conflicts; a poll records its message and
+   * Telegram's poll id); a failure is only logged.
+   */
+  onSent?: (row: OutboundRow, sent: { externalId: string; pollId?: string }) => Promise<unknown>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +56,11 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
       return { result: 'no_connector' };
     }
     let document: OutboundMessage['document'];
-    if (row.attachment) {
+    let poll: OutboundMessage['poll'];
+    if (row.attachment?.kind === 'poll') {
+      const { question, options, stop } = row.attachment;
+      poll = { question, options, ...(stop ? { stop } : {}) };
+    } else if (row.attachment) {
       document = await deps.attachment?.(row.attachment);
       if (!document) {
         await deps.outbound.markFailed(id, `attachment ${JSON.stringify(row.attachment)} is not available`);
@@ -64,7 +71,7 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
     if (wait > maxInline) await later(job, token, wait);
     if (wait > 0) await sleep(wait);
     try {
-      const { externalId } = await sender.send({
+      const sent = await sender.send({
         source: row.sourceId,
         chatId: row.chatId,
         text: row.text,
@@ -73,10 +80,12 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
         editExternalId: row.editExternalId ?? undefined,
         idempotencyKey: row.idempotencyKey,
         ...(document ? { document } : {}),
+        ...(poll ? { poll } : {}),
       });
+      const { externalId } = sent;
       await deps.outbound.markSent(id, externalId);
       await deps
-        .onSent?.(row)
+        .onSent?.(row, sent)
         .catch((err: unknown) => deps.log.warn({ err, outboundId: id }, 'onSent failed'));
       await deps.alerts.clear(sender.source).catch(() => undefined);
       return { result: 'sent', externalId };

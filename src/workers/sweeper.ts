@@ -1,8 +1,8 @@
 /**
  * The sweeper: the database is the source of truth, Redis only carries work. Messages stuck in a state
  * and incidents whose notify/draft never happened are re-enqueued, so losing Redis delays work and loses
- * nothing. It also (re)installs the repeatable sla-watch job and the conflict scan, which a flushed Redis
- * forgets.
+ * nothing. It also (re)installs the repeatable sla-watch job, the conflict scan and the polls check, which a
+ * flushed Redis forgets.
  */
 import type { Logger } from 'pino';
 import type { IncidentStore } from '../store/incident.store.ts';
@@ -27,8 +27,12 @@ export interface SweeperOptions {
   slaWatchEveryMs?: number;
   /** Period of the conflict scan (spikes of negative messages). @defaultValue 300000 */
   conflictScanEveryMs?: number;
+  /** Period of the polls check (closing polls at their time). @defaultValue 30000 */
+  pollsEveryMs?: number;
   /** Messages per re-enqueued job. @defaultValue 100 */
   batch?: number;
+  /** Campaigns: (re)adds the run job of approved campaigns whose time has come and of running ones. */
+  broadcasts?: { kick(): Promise<number> };
 }
 
 export interface Sweeper {
@@ -86,6 +90,15 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
         { every: opts.conflictScanEveryMs ?? 300_000 },
         { name: 'conflicts', data: { kind: 'scan' } },
       );
+    await opts.queues
+      .get('polls')
+      .upsertJobScheduler(
+        'polls-tick',
+        { every: opts.pollsEveryMs ?? 30_000 },
+        { name: 'polls', data: { kind: 'tick' } },
+      );
+    // A campaign's run job has its own id: adding it while it runs or waits is a no-op.
+    await opts.broadcasts?.kick();
     if (messages || incidents) opts.log.warn({ messages, incidents }, 'sweeper re-enqueued stuck work');
     return { messages, incidents };
   }

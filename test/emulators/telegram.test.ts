@@ -392,6 +392,90 @@ describe('webhooks', () => {
   });
 });
 
+describe('polls', () => {
+  it('sends a non-anonymous poll, counts answers (a change moves the vote), stops it once', async () => {
+    const bot = newBot();
+    const sent = await bot.telegram.sendPoll(citizen.id, 'Где построить сквер?', ['У школы', 'У реки'], {
+      is_anonymous: false,
+    });
+    expect(sent.poll).toMatchObject({
+      question: 'Где построить сквер?',
+      options: [
+        { text: 'У школы', voter_count: 0 },
+        { text: 'У реки', voter_count: 0 },
+      ],
+      is_anonymous: false,
+      is_closed: false,
+      type: 'regular',
+    });
+    const rec = emu.sent(TOKEN).find((r) => r.method === 'sendPoll' && r.poll?.id === sent.poll.id);
+    expect(rec?.chat_id).toBe(String(citizen.id));
+
+    const answer = emu.updates.pollAnswer(citizen, sent.poll.id, [1]);
+    expect(answer).toEqual({
+      poll_answer: {
+        poll_id: sent.poll.id,
+        user: expect.objectContaining({ id: citizen.id, is_bot: false }) as unknown,
+        option_ids: [1],
+      },
+    });
+    emu.updates.pollAnswer({ id: 5009 }, sent.poll.id, [1]);
+    emu.updates.pollAnswer(citizen, sent.poll.id, [0]); // changed: the vote moves
+    const stopped = await bot.telegram.stopPoll(citizen.id, sent.message_id);
+    expect(stopped).toMatchObject({
+      is_closed: true,
+      total_voter_count: 2,
+      options: [
+        { text: 'У школы', voter_count: 1 },
+        { text: 'У реки', voter_count: 1 },
+      ],
+    });
+    expect(() => emu.updates.pollAnswer({ id: 5010 }, sent.poll.id, [0])).toThrow(/closed/);
+    const again = await bot.telegram.stopPoll(citizen.id, sent.message_id).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(TelegramError);
+    expect((again as TelegramError).description).toBe('Bad Request: poll has already been closed');
+  });
+
+  it('validates polls like the real server (form body, option objects, limits)', async () => {
+    const ok = await api(
+      TOKEN,
+      'sendPoll',
+      {
+        chat_id: citizen.id,
+        question: 'Вопрос?',
+        options: [{ text: 'Да' }, { text: 'Нет' }],
+        is_anonymous: 'false',
+      },
+      true,
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.body.result.poll).toMatchObject({
+      is_anonymous: false,
+      options: [{ text: 'Да' }, { text: 'Нет' }],
+    });
+    const one = await api(TOKEN, 'sendPoll', { chat_id: citizen.id, question: 'Вопрос?', options: ['Да'] });
+    expect(one.body.description).toBe('Bad Request: poll must have at least 2 option');
+    const long = await api(TOKEN, 'sendPoll', {
+      chat_id: citizen.id,
+      question: 'Вопрос?',
+      options: ['Да', 'x'.repeat(101)],
+    });
+    expect(long.body.description).toBe('Bad Request: poll options length must not exceed 100');
+    // Another bot cannot stop it; a message without a poll is not a poll to stop.
+    const foreign = await api(TOKEN2, 'stopPoll', {
+      chat_id: citizen.id,
+      message_id: ok.body.result.message_id,
+    });
+    expect(foreign.body.description).toBe("Bad Request: message can't be edited");
+    const text = await api(TOKEN, 'sendMessage', { chat_id: citizen.id, text: 'Просто текст' });
+    const notPoll = await api(TOKEN, 'stopPoll', {
+      chat_id: citizen.id,
+      message_id: text.body.result.message_id,
+    });
+    expect(notPoll.body.description).toBe('Bad Request: message with poll to stop not found');
+  });
+});
+
 describe('update builders and polling edge cases', () => {
   it('builds group, channel and discussion updates shaped like the Bot API', () => {
     const group = { id: -1001234567890, title: 'Двор на Ленина' };
@@ -476,5 +560,85 @@ describe('update builders and polling edge cases', () => {
     await expect(emu.waitForSent((r) => r.text === 'никогда', { timeoutMs: 50 })).rejects.toThrow(
       /timed out after 50 ms[^]*Sent so far[^]*Failed calls/,
     );
+  });
+});
+
+describe('real-limits mode', () => {
+  const LIM = '444444:AALimitsBot';
+  const send = async (e: TelegramEmulator, chat: number, token = LIM) => {
+    const res = await fetch(`${e.url}/bot${token}/sendMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ chat_id: chat, text: `to ${chat}` }),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        ok: boolean;
+        description?: string;
+        parameters?: { retry_after?: number };
+      },
+    };
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a burst over 30/s per bot is answered 429 with retry_after and counted; a steady 25/s passes', async () => {
+    const e = await startTelegramEmulator({ limits: { perSecond: 30, perChatPerSecond: 1 } });
+    e.addBot(LIM);
+    try {
+      const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => send(e, 7000 + i)));
+      const refused = burst.filter((r) => r.status === 429);
+      // 100 ms of tolerance at one message per 33 ms: four at once pass, the rest are over the limit.
+      expect(burst.filter((r) => r.status === 200).length).toBeLessThanOrEqual(5);
+      expect(refused.length).toBeGreaterThanOrEqual(35);
+      expect(refused[0]!.body).toMatchObject({ ok: false, parameters: { retry_after: 1 } });
+      expect(refused[0]!.body.description).toMatch(/^Too Many Requests: retry after 1/);
+      expect(e.violations(LIM)).toBe(refused.length);
+      await sleep(1100);
+      const before = e.violations();
+      for (let i = 0; i < 25; i++) {
+        expect((await send(e, 8000 + i)).status).toBe(200);
+        await sleep(40);
+      }
+      expect(e.violations()).toBe(before);
+      const st = e.limitStats(LIM);
+      expect(st.accepted).toBe(25 + burst.filter((r) => r.status === 200).length);
+      expect(st.busiestSecond).toBeLessThanOrEqual(30);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('two messages to one chat within a second: the second is 429; the bot sends elsewhere meanwhile', async () => {
+    const e = await startTelegramEmulator({ limits: { perSecond: 30, perChatPerSecond: 1 } });
+    e.addBot(LIM);
+    try {
+      expect((await send(e, 9001)).status).toBe(200);
+      await sleep(150);
+      expect((await send(e, 9001)).status).toBe(429);
+      expect((await send(e, 9002)).status).toBe(200);
+      await sleep(1000);
+      expect((await send(e, 9001)).status).toBe(200);
+      expect(e.violations()).toBe(1);
+      expect(e.limitStats().closestChatGapMs).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a user who blocked the bot: sends to them answer 403, others are delivered; no limits by default', async () => {
+    emu.blockUser(6101, TOKEN);
+    const blocked = await api(TOKEN, 'sendMessage', { chat_id: 6101, text: 'Новости' });
+    expect(blocked).toMatchObject({
+      status: 403,
+      body: { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' },
+    });
+    expect((await api(TOKEN2, 'sendMessage', { chat_id: 6101, text: 'Другой бот' })).status).toBe(200);
+    // Limits are off unless asked for: a burst goes through.
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => api(TOKEN, 'sendMessage', { chat_id: 6200 + i, text: 'x' })),
+    );
+    expect(burst.every((r) => r.status === 200)).toBe(true);
+    expect(emu.violations()).toBe(0);
   });
 });

@@ -19,7 +19,11 @@
  *   every message built by `updates.*` or sent by a bot is known;
  * - editing a message into identical content fails with "message is not modified", and editMessageText
  *   without reply_markup removes the inline keyboard;
- * - a second concurrent getUpdates terminates the first one with 409.
+ * - with `limits`, sends over Telegram's rates (per bot, per chat) answer 429 with retry_after and are
+ *   counted (`violations()`, `limitStats()`); `blockUser` makes sends to a chat answer 403 (bot blocked);
+ * - a second concurrent getUpdates terminates the first one with 409;
+ * - polls (sendPoll) count the answers built by `updates.pollAnswer`, a stopped poll (stopPoll) takes none,
+ *   and stopping it twice fails with "poll has already been closed".
  *
  * Deliberately lenient where tests cannot set the world up: sending to a numeric chat id the emulator has
  * not seen creates that chat (private for positive ids, supergroup for -100…, group for other negative
@@ -52,11 +56,25 @@ export interface SentRecord {
   photo?: string;
   /** sendDocument: the uploaded file (name, type, bytes), so a test can open what was posted. */
   document?: UploadedFile;
+  /** sendPoll / stopPoll: the poll as it stands (id, question, options with their counts, closed or not). */
+  poll?: EmulatedPoll;
   reply_markup?: unknown;
   reply_to_message_id?: number;
   /** All parameters, normalised: numbers and booleans of form bodies converted, JSON fields parsed. */
   params: Record<string, unknown>;
   at: number;
+}
+
+/** A poll sent by a bot (sendPoll), as the Bot API's Poll object. */
+export interface EmulatedPoll {
+  id: string;
+  question: string;
+  options: { text: string; voter_count: number }[];
+  total_voter_count: number;
+  is_closed: boolean;
+  is_anonymous: boolean;
+  type: 'regular' | 'quiz';
+  allows_multiple_answers: boolean;
 }
 
 export interface CallRecord {
@@ -87,6 +105,39 @@ export interface TelegramEmulatorOptions {
   webhookRetryDelayMs?: number;
   /** How long a webhook POST may take before it counts as failed (default 10 s). */
   webhookTimeoutMs?: number;
+  /** Telegram's sending limits, enforced: a message over them answers 429 with retry_after (off by default). */
+  limits?: TelegramLimits;
+  /**
+   * Answers to send* methods come this long after the message was taken (the real API's latency): a crash of
+   * the client in between leaves a message delivered that the client never heard about. Default 0.
+   */
+  sendLatencyMs?: number;
+}
+
+/**
+ * Sending limits per bot (send* methods, copyMessage, forwardMessage; edits and callback answers are free).
+ * Each limit is a GCRA meter (a leaky bucket): a message is over the limit when it arrives more than
+ * `toleranceMs` before its theoretical time, i.e. a steady rate never trips it and a burst does at once.
+ */
+export interface TelegramLimits {
+  /** Messages per second of one bot, all chats together (Telegram: 30). */
+  perSecond?: number;
+  /** Messages per second to one chat (Telegram: 1). */
+  perChatPerSecond?: number;
+  /** Early arrival forgiven (network and scheduling jitter of the machine), ms (default 100). */
+  toleranceMs?: number;
+}
+
+/** What the limit meters saw of one bot (or of all bots). */
+export interface LimitStats {
+  /** Sends that passed the meters. */
+  accepted: number;
+  /** Sends over a limit, answered 429. */
+  violations: number;
+  /** The most sends accepted within any 1000 ms (a strict sliding window, for the record). */
+  busiestSecond: number;
+  /** The shortest time between two accepted sends to one chat, ms (null: no chat got two). */
+  closestChatGapMs: number | null;
 }
 
 export interface TelegramUpdateBuilders {
@@ -114,6 +165,11 @@ export interface TelegramUpdateBuilders {
     text: string,
     channelPost: { channelId: number; channelMessageId: number; groupMessageId: number },
   ): Record<string, unknown>;
+  /**
+   * A poll_answer update: `user` chose `optionIds` (empty: retracted) in the poll `pollId` sent by a bot.
+   * The poll's counts change as on the real server; answering a stopped poll throws (the app cannot do it).
+   */
+  pollAnswer(user: TgUserInput, pollId: string, optionIds: number[]): Record<string, unknown>;
 }
 
 export interface TelegramEmulator {
@@ -131,6 +187,11 @@ export interface TelegramEmulator {
   ): Promise<SentRecord[]>;
   close(): Promise<void>;
   updates: TelegramUpdateBuilders;
+  /** Sends over the `limits` (answered 429), of one bot or all. */
+  violations(token?: string): number;
+  limitStats(token?: string): LimitStats;
+  /** The user blocks the bot (all bots when `token` is absent): sends to their chat answer 403. */
+  blockUser(userId: number, token?: string): void;
 }
 
 /** A file that arrived in a multipart body; `params.photo` of an upload is one of these. */
@@ -246,6 +307,7 @@ const JSON_FIELDS = new Set([
   'commands',
   'scope',
   'media',
+  'options',
 ]);
 const INT_FIELDS = new Set([
   'message_id',
@@ -267,6 +329,9 @@ const BOOL_FIELDS = new Set([
   'allow_sending_without_reply',
   'has_spoiler',
   'show_caption_above_media',
+  'is_anonymous',
+  'allows_multiple_answers',
+  'is_closed',
 ]);
 
 const CHAT_ACTIONS = new Set([
@@ -731,6 +796,79 @@ export async function startTelegramEmulator(
   const webhookRetries = options.webhookRetries ?? 4;
   const webhookRetryDelayMs = options.webhookRetryDelayMs ?? 100;
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 10_000;
+  const limits = options.limits;
+  const blocked = new Set<string>(); // `${token}:${chat}` or `*:${chat}`
+  interface Meter {
+    /** Theoretical arrival time of the next send, per bot and per `${bot}:${chat}`. */
+    tat: Map<string, number>;
+    accepted: number;
+    violations: number;
+    window: number[];
+    windowStart: number;
+    busiestSecond: number;
+    lastToChat: Map<string, number>;
+    closestChatGapMs: number | null;
+  }
+  const meters = new Map<string, Meter>();
+  const meterOf = (token: string) => {
+    let m = meters.get(token);
+    if (!m) {
+      m = {
+        tat: new Map(),
+        accepted: 0,
+        violations: 0,
+        window: [],
+        windowStart: 0,
+        busiestSecond: 0,
+        lastToChat: new Map(),
+        closestChatGapMs: null,
+      };
+      meters.set(token, m);
+    }
+    return m;
+  };
+  const COUNTED = (method: string) =>
+    (method.startsWith('send') && method !== 'sendChatAction') ||
+    method === 'copyMessage' ||
+    method === 'forwardMessage';
+
+  /** Blocked chats answer 403; over the limits, 429 (counted). */
+  function checkSend(token: string, method: string, params: Json): void {
+    if (!COUNTED(method)) return;
+    const chat = String(params.chat_id ?? '');
+    if (blocked.has(`${token}:${chat}`) || blocked.has(`*:${chat}`))
+      throw new ApiError(403, 'Forbidden: bot was blocked by the user');
+    if (!limits) return;
+    const m = meterOf(token);
+    const now = performance.timeOrigin + performance.now();
+    const tolerance = limits.toleranceMs ?? 100;
+    const gates: [string, number][] = [];
+    if (limits.perSecond) gates.push(['*', 1000 / limits.perSecond]);
+    if (limits.perChatPerSecond) gates.push([chat, 1000 / limits.perChatPerSecond]);
+    let wait = 0;
+    for (const [key] of gates) {
+      const tat = Math.max(m.tat.get(key) ?? 0, now);
+      if (tat - now > tolerance) wait = Math.max(wait, tat - tolerance - now);
+    }
+    if (wait > 0) {
+      m.violations++;
+      const s = Math.max(1, Math.ceil(wait / 1000));
+      throw new ApiError(429, `Too Many Requests: retry after ${s}`, { retry_after: s });
+    }
+    for (const [key, interval] of gates) m.tat.set(key, Math.max(m.tat.get(key) ?? 0, now) + interval);
+    m.accepted++;
+    m.window.push(now);
+    while (m.window[m.windowStart]! <= now - 1000) m.windowStart++;
+    m.busiestSecond = Math.max(m.busiestSecond, m.window.length - m.windowStart);
+    if (m.windowStart > 4096) {
+      m.window = m.window.slice(m.windowStart);
+      m.windowStart = 0;
+    }
+    const last = m.lastToChat.get(chat);
+    if (last !== undefined)
+      m.closestChatGapMs = Math.min(m.closestChatGapMs ?? Infinity, Math.round(now - last));
+    m.lastToChat.set(chat, now);
+  }
 
   const bots = new Map<string, BotState>();
   const chats = new Map<number, ChatInfo>();
@@ -738,6 +876,11 @@ export async function startTelegramEmulator(
   const messages = new Map<string, StoredMessage>();
   const files = new Map<string, StoredFile>();
   const callbackIds = new Set<string>();
+  /** Polls sent by bots, by poll id: the Poll object, where it is, and who answered what. */
+  const polls = new Map<
+    string,
+    { poll: EmulatedPoll; chatId: number; messageId: number; answers: Map<number, number[]> }
+  >();
   const sentRecords: SentRecord[] = [];
   const callRecords: CallRecord[] = [];
   const failRules: FailRule[] = [];
@@ -1290,6 +1433,65 @@ export async function startTelegramEmulator(
       return msg;
     },
 
+    sendPoll: (bot, p) => {
+      const chat = resolveChat(p.chat_id);
+      const question = typeof p.question === 'string' ? p.question.trim() : '';
+      if (!question) throw badRequest('poll question must be non-empty');
+      if (question.length > 300) throw badRequest('poll question length must not exceed 300');
+      if (!Array.isArray(p.options)) throw badRequest('poll options must be an Array');
+      // Strings (older clients) or InputPollOption objects.
+      const options = (p.options as unknown[]).map((o) =>
+        typeof o === 'string' ? o : isObj(o) && typeof o.text === 'string' ? o.text : '',
+      );
+      if (options.length < 2) throw badRequest('poll must have at least 2 option');
+      if (options.length > 10) throw badRequest("poll can't have more than 10 options");
+      if (options.some((o) => o.trim() === '')) throw badRequest('poll options must be non-empty');
+      if (options.some((o) => o.length > 100)) throw badRequest('poll options length must not exceed 100');
+      const type = p.type === 'quiz' ? 'quiz' : 'regular';
+      if (p.type !== undefined && p.type !== 'quiz' && p.type !== 'regular')
+        throw badRequest('wrong poll type');
+      const markup = validateReplyMarkup(p.reply_markup);
+      const poll: EmulatedPoll = {
+        id: String(5_800_000_000_000_000_000n + BigInt(++seq)),
+        question,
+        options: options.map((text) => ({ text, voter_count: 0 })),
+        total_voter_count: 0,
+        is_closed: false,
+        is_anonymous: p.is_anonymous !== false,
+        type,
+        allows_multiple_answers: p.allows_multiple_answers === true,
+      };
+      const msg = baseMessage(bot, chat, p);
+      msg.poll = clone(poll);
+      if (inlineOnly(markup)) msg.reply_markup = markup;
+      storeMessage(msg, bot.token, true);
+      polls.set(poll.id, {
+        poll,
+        chatId: chat.id,
+        messageId: msg.message_id as number,
+        answers: new Map(),
+      });
+      recordSent(bot, 'sendPoll', p, msg, { poll: clone(poll) });
+      return msg;
+    },
+
+    stopPoll: (bot, p) => {
+      const stored = editableMessage(bot, p);
+      const id = isObj(stored.msg.poll) ? (stored.msg.poll.id as string) : undefined;
+      const entry = id ? polls.get(id) : undefined;
+      if (!entry) throw badRequest('message with poll to stop not found');
+      if (entry.poll.is_closed) throw badRequest('poll has already been closed');
+      entry.poll.is_closed = true;
+      const msg = clone(stored.msg);
+      msg.poll = clone(entry.poll);
+      const markup = inlineOnly(validateReplyMarkup(p.reply_markup));
+      if (markup) msg.reply_markup = markup;
+      else delete msg.reply_markup;
+      stored.msg = msg;
+      recordSent(bot, 'stopPoll', p, msg, { poll: clone(entry.poll) });
+      return clone(entry.poll);
+    },
+
     editMessageText: (bot, p) => {
       if (p.text === undefined || p.text === '') throw badRequest('message text is empty');
       const text = String(p.text);
@@ -1418,6 +1620,7 @@ export async function startTelegramEmulator(
       if (!bot) throw new ApiError(401, 'Unauthorized');
       const rule = takeFailure(method, token);
       if (rule) throw failureError(rule.error);
+      checkSend(token, method, params);
       const handler = handlers[method];
       if (!handler) throw new ApiError(404, 'Not Found: method not found');
       const value = await handler(bot, params, signal);
@@ -1513,7 +1716,10 @@ export async function startTelegramEmulator(
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    respond(res, await execute(token, method, params, abort.signal));
+    const result = await execute(token, method, params, abort.signal);
+    if (options.sendLatencyMs && COUNTED(canonicalMethods.get(method.toLowerCase()) ?? method))
+      await sleep(options.sendLatencyMs);
+    respond(res, result);
   }
 
   const server = http.createServer((req, res) => {
@@ -1684,6 +1890,30 @@ export async function startTelegramEmulator(
       storeMessage(msg, undefined, false);
       return { message: msg };
     },
+
+    pollAnswer(user, pollId, optionIds) {
+      const entry = polls.get(pollId);
+      if (entry) {
+        const { poll } = entry;
+        if (poll.is_closed)
+          throw new Error(`telegram emulator: poll ${pollId} is closed; it takes no answers`);
+        if (poll.is_anonymous)
+          throw new Error(`telegram emulator: poll ${pollId} is anonymous; no poll_answer`);
+        if (optionIds.some((i) => !Number.isInteger(i) || i < 0 || i >= poll.options.length))
+          throw new Error(`telegram emulator: poll ${pollId} has no option ${optionIds.join(',')}`);
+        if (optionIds.length > 1 && !poll.allows_multiple_answers)
+          throw new Error(`telegram emulator: poll ${pollId} takes one answer`);
+        const before = entry.answers.get(user.id) ?? [];
+        for (const i of before) (poll.options[i] as { voter_count: number }).voter_count--;
+        for (const i of optionIds) (poll.options[i] as { voter_count: number }).voter_count++;
+        if (optionIds.length) entry.answers.set(user.id, [...optionIds]);
+        else entry.answers.delete(user.id);
+        poll.total_voter_count = entry.answers.size;
+        const stored = messages.get(msgKey(entry.chatId, entry.messageId));
+        if (stored) stored.msg.poll = clone(poll);
+      }
+      return { poll_answer: { poll_id: pollId, user: userObj(user), option_ids: [...optionIds] } };
+    },
   };
 
   // ----- the emulator object ------------------------------------------------------------------------------
@@ -1693,6 +1923,8 @@ export async function startTelegramEmulator(
     if (r.text !== undefined) bits.push(`text=${JSON.stringify(r.text.slice(0, 200))}`);
     if (r.caption !== undefined) bits.push(`caption=${JSON.stringify(r.caption.slice(0, 200))}`);
     if (r.photo !== undefined) bits.push(`photo=${r.photo}`);
+    if (r.poll !== undefined)
+      bits.push(`poll=${JSON.stringify(r.poll.question)}${r.poll.is_closed ? ' (closed)' : ''}`);
     if (r.reply_to_message_id !== undefined) bits.push(`reply_to=${r.reply_to_message_id}`);
     const markup = r.reply_markup;
     if (isObj(markup) && Array.isArray(markup.inline_keyboard)) {
@@ -1760,6 +1992,28 @@ export async function startTelegramEmulator(
     sent: (token) => sentRecords.filter((r) => token === undefined || r.token === token),
 
     calls: (token) => callRecords.filter((r) => token === undefined || r.token === token),
+
+    violations: (token) =>
+      [...meters.entries()]
+        .filter(([t]) => token === undefined || t === token)
+        .reduce((a, [, m]) => a + m.violations, 0),
+
+    limitStats(token) {
+      const list = [...meters.entries()]
+        .filter(([t]) => token === undefined || t === token)
+        .map(([, m]) => m);
+      const gaps = list.map((m) => m.closestChatGapMs).filter((g): g is number => g !== null);
+      return {
+        accepted: list.reduce((a, m) => a + m.accepted, 0),
+        violations: list.reduce((a, m) => a + m.violations, 0),
+        busiestSecond: Math.max(0, ...list.map((m) => m.busiestSecond)),
+        closestChatGapMs: gaps.length ? Math.min(...gaps) : null,
+      };
+    },
+
+    blockUser(userId, token) {
+      blocked.add(`${token ?? '*'}:${userId}`);
+    },
 
     failNext(method, n, error, token) {
       if (n <= 0) return;

@@ -253,6 +253,44 @@ describe('vk-io against the emulator', () => {
     ]);
   });
 
+  it('messages.edit changes a message the community sent in that conversation, and nothing else', async () => {
+    const vk = makeVk();
+    const kb = JSON.stringify({ inline: true, buttons: [[{ action: { type: 'text', label: 'Да' } }]] });
+    const id = (await vk.api.messages.send({
+      peer_id: 601,
+      message: 'Опрос',
+      random_id: 7,
+      keyboard: kb,
+    })) as unknown as number; // a single peer_id answers the message id
+    const empty = JSON.stringify({ inline: true, buttons: [] });
+    expect(
+      await vk.api.messages.edit({
+        peer_id: 601,
+        message_id: id,
+        message: 'Опрос завершён',
+        keyboard: empty,
+      }),
+    ).toBe(1);
+    expect(emu.sent(GROUP).at(-1)).toMatchObject({
+      method: 'messages.edit',
+      peer_id: 601,
+      id,
+      message: 'Опрос завершён',
+    });
+    // Another conversation, another community's message, a message that never was: access denied.
+    for (const [token, peer, mid] of [
+      [TOKEN, 602, id],
+      [TOKEN2, 601, id],
+      [TOKEN, 601, 999_999],
+    ] as const) {
+      const err = await makeVk({ token })
+        .api.messages.edit({ peer_id: peer, message_id: mid, message: 'x' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(APIError);
+      expect((err as APIError).code).toBe(15);
+    }
+  });
+
   it('failNext 9 makes vk-io throw APIError code 9; an unknown or revoked token gives code 5', async () => {
     const vk = makeVk();
     emu.failNext('messages.send', 1, { code: 9 });
@@ -364,5 +402,54 @@ describe('helpers', () => {
     await emu.close();
     expect(await held).toEqual({ ts: lp.ts, updates: [] });
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('real-limits mode', () => {
+  it('calls over the community limit answer error 6 and are counted; a steady pace passes', async () => {
+    const lim = await startVkEmulator({ limits: { perSecond: 20 } });
+    lim.addGroup(GROUP, TOKEN);
+    const callLim = async (i: number) => {
+      const body = new URLSearchParams({
+        access_token: TOKEN,
+        v: '5.199',
+        peer_id: String(700 + i),
+        random_id: String(i + 1),
+        message: 'Новость',
+      });
+      return (await (await fetch(`${lim.apiBaseUrl}/messages.send`, { method: 'POST', body })).json()) as {
+        response?: number;
+        error?: { error_code: number; error_msg: string };
+      };
+    };
+    try {
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => callLim(i)));
+      const refused = burst.filter((r) => r.error);
+      expect(refused.length).toBeGreaterThanOrEqual(15);
+      expect(refused[0]!.error).toMatchObject({ error_code: 6, error_msg: 'Too many requests per second' });
+      expect(lim.violations(GROUP)).toBe(refused.length);
+      await new Promise((r) => setTimeout(r, 1100));
+      const before = lim.violations();
+      for (let i = 0; i < 15; i++) {
+        expect((await callLim(100 + i)).error).toBeUndefined();
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      expect(lim.violations()).toBe(before);
+      expect(lim.busiestSecond(GROUP)).toBeLessThanOrEqual(20);
+    } finally {
+      await lim.close();
+    }
+  });
+
+  it('a user who forbade messages: 901 for peer_id, a per-peer error for peer_ids', async () => {
+    emu.blockUser(650);
+    const one = await call('messages.send', { peer_id: 650, message: 'Новость', random_id: 5 });
+    expect(one.error).toMatchObject({ error_code: 901 });
+    const many = await call('messages.send', { peer_ids: '650,651', message: 'Новость', random_id: 6 });
+    expect(many.response).toEqual([
+      { peer_id: 650, error: { code: 901, description: "Can't send messages for users without permission" } },
+      expect.objectContaining({ peer_id: 651, message_id: expect.any(Number) }),
+    ]);
+    expect(emu.sent(GROUP).map((s) => s.peer_id)).toEqual([651]);
   });
 });

@@ -7,9 +7,11 @@
  * - API methods: `POST|GET {url}/method/{name}`; parameters come from the query string and/or a
  *   form-urlencoded body (what vk-io sends). Answers are `{response}` or `{error}` with HTTP 200, like VK.
  * - Bots Long Poll: `GET {url}/lp/{groupId}?act=a_check&key=..&ts=..&wait=..`.
+ * - With `limits`, calls over the community token's rate answer error 6 and are counted (`violations()`);
+ *   `blockUser` makes messages.send to that user fail with 901 (per peer with peer_ids, as VK does).
  *
  * Only what a community bot needs is implemented: groups.getById, groups.getLongPollServer, messages.send,
- * wall.createComment and users.get. Any other method answers error 3, as VK does for unknown methods.
+ * messages.edit (a message the community sent, in the same conversation), wall.createComment and users.get. Any other method answers error 3, as VK does for unknown methods.
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -22,7 +24,7 @@ const MAX_WAIT_S = 25;
 const CHAT_PEER_BASE = 2_000_000_000;
 
 export interface VkSent {
-  method: 'messages.send' | 'wall.createComment';
+  method: 'messages.send' | 'messages.edit' | 'wall.createComment';
   /** The request's parameters, less access_token. */
   params: Record<string, string>;
   peer_id?: number;
@@ -31,7 +33,7 @@ export interface VkSent {
   reply_to_comment?: number;
   message: string;
   random_id?: number;
-  /** message_id for messages.send, comment_id for wall.createComment. */
+  /** message_id for messages.send and messages.edit, comment_id for wall.createComment. */
   id: number;
   at: number;
 }
@@ -61,7 +63,7 @@ export interface VkEmulator {
   addGroup(groupId: number, token: string): void;
   /** Adds event_id, group_id and v, queues the event for the group's Bots Long Poll, returns it. */
   pushEvent(groupId: number, event: VkEvent): Record<string, unknown>;
-  /** Successful messages.send / wall.createComment, in order (one entry per peer for peer_ids). */
+  /** Successful messages.send / messages.edit / wall.createComment, in order (one entry per peer for peer_ids). */
   sent(groupId?: number): VkSent[];
   /** Every API call (long-poll requests excluded), in order. */
   calls(): VkCall[];
@@ -69,6 +71,12 @@ export interface VkEmulator {
   failNext(method: string, n: number, error: VkInjectedFailure): void;
   /** Later calls with the token fail with error 5. */
   revokeToken(token: string): void;
+  /** The user forbids the community's messages (all communities when `groupId` is absent): messages.send to them fails with 901. */
+  blockUser(userId: number, groupId?: number): void;
+  /** Calls over `limits` (answered error 6), of one community or all. */
+  violations(groupId?: number): number;
+  /** The most calls accepted within any 1000 ms, of one community or all (a strict sliding window). */
+  busiestSecond(groupId?: number): number;
   /**
    * Resolves with the first `count` (default 1) sent records matching `pred`, already sent or yet to come;
    * rejects with a listing of everything sent and every failed call after `timeoutMs` (default 10 s).
@@ -116,6 +124,7 @@ const ERROR_MESSAGES: Record<number, string> = {
   113: 'Invalid user id',
   911: 'Keyboard format is invalid',
   914: 'Message is too long',
+  901: "Can't send messages for users without permission",
 };
 
 class VkApiError extends Error {
@@ -189,7 +198,47 @@ interface SentRecord {
 
 type Handler = (groupId: number, params: Record<string, string>, method: string) => unknown;
 
-export async function startVkEmulator(): Promise<VkEmulator> {
+export interface VkEmulatorOptions {
+  /**
+   * The API limit of a community token, enforced on every method (VK: 20 requests per second): a call over it
+   * answers error 6 and is counted. A GCRA meter: calls more than `toleranceMs` (default 100) early trip it.
+   */
+  limits?: { perSecond: number; toleranceMs?: number };
+  /**
+   * Answers to messages.send come this long after the message was taken (the real API's latency): a crash of
+   * the client in between leaves a message delivered that the client never heard about. Default 0.
+   */
+  sendLatencyMs?: number;
+}
+
+export async function startVkEmulator(options: VkEmulatorOptions = {}): Promise<VkEmulator> {
+  const blockedPeers = new Set<string>(); // `${groupId}:${peer}` or `*:${peer}`
+  const meters = new Map<
+    number,
+    { tat: number; violations: number; window: number[]; start: number; busiest: number }
+  >();
+  /** false: the call is over the community's limit. */
+  const meter = (groupId: number): boolean => {
+    const lim = options.limits;
+    if (!lim) return true;
+    let m = meters.get(groupId);
+    if (!m) meters.set(groupId, (m = { tat: 0, violations: 0, window: [], start: 0, busiest: 0 }));
+    const now = performance.timeOrigin + performance.now();
+    const tat = Math.max(m.tat, now);
+    if (tat - now > (lim.toleranceMs ?? 100)) {
+      m.violations++;
+      return false;
+    }
+    m.tat = tat + 1000 / lim.perSecond;
+    m.window.push(now);
+    while (m.window[m.start]! <= now - 1000) m.start++;
+    m.busiest = Math.max(m.busiest, m.window.length - m.start);
+    if (m.start > 4096) {
+      m.window = m.window.slice(m.start);
+      m.start = 0;
+    }
+    return true;
+  };
   const groups = new Map<number, GroupState>();
   const tokens = new Map<string, number>();
   const revoked = new Set<string>();
@@ -207,6 +256,7 @@ export async function startVkEmulator(): Promise<VkEmulator> {
   const commentIds = new Map<number, number>(); // owner_id → last comment id
   const commentAuthors = new Map<string, number>(); // `${owner}_${comment}` → from_id
   const messageDedupe = new Map<string, { message_id: number; conversation_message_id: number }>();
+  const groupMessages = new Map<number, { groupId: number; peer: number }>(); // message_id → sent by, to
   const commentDedupe = new Map<string, number>();
   let closed = false;
 
@@ -318,13 +368,19 @@ export async function startVkEmulator(): Promise<VkEmulator> {
       const reply = intParam(params, 'reply_to');
       if (reply !== undefined && Number.isNaN(reply)) throw paramError('reply_to not integer');
 
+      if (!many && (blockedPeers.has(`${groupId}:${peers[0]}`) || blockedPeers.has(`*:${peers[0]}`)))
+        throw new VkApiError(901);
       const results = peers.map((peer) => {
+        // A user who forbade the community's messages: with peer_ids VK answers per peer.
+        if (blockedPeers.has(`${groupId}:${peer}`) || blockedPeers.has(`*:${peer}`))
+          return { peer_id: peer, error: { code: 901, description: ERROR_MESSAGES[901] } };
         // Like VK, a repeated non-zero random_id to the same peer returns the earlier message.
         const key = `${groupId}:${peer}:${randomId}`;
         const earlier = randomId !== 0 ? messageDedupe.get(key) : undefined;
         if (earlier) return { peer_id: peer, ...earlier };
         const ids = { message_id: nextMessageId++, conversation_message_id: nextCmid(peer) };
         if (randomId !== 0) messageDedupe.set(key, ids);
+        groupMessages.set(ids.message_id, { groupId, peer });
         recordSent(groupId, {
           method: method as 'messages.send',
           params: { ...params },
@@ -337,6 +393,39 @@ export async function startVkEmulator(): Promise<VkEmulator> {
         return { peer_id: peer, ...ids };
       });
       return many ? results : (results[0] as { message_id: number }).message_id;
+    },
+
+    'messages.edit': (groupId, params, method) => {
+      const peer = requireInt(params, 'peer_id');
+      const messageId = requireInt(params, 'message_id');
+      const message = params.message ?? '';
+      if (message.trim() === '' && (params.attachment ?? '').trim() === '' && params.keyboard === undefined)
+        throw paramError('message is empty or invalid');
+      if (message.length > 4096) throw new VkApiError(914);
+      if (params.keyboard !== undefined && params.keyboard !== '') {
+        let kb: unknown;
+        try {
+          kb = JSON.parse(params.keyboard);
+        } catch {
+          throw new VkApiError(911, `${ERROR_MESSAGES[911]}: invalid json`);
+        }
+        if (typeof kb !== 'object' || kb === null || !Array.isArray((kb as { buttons?: unknown }).buttons)) {
+          throw new VkApiError(911, `${ERROR_MESSAGES[911]}: buttons is required`);
+        }
+      }
+      const known = groupMessages.get(messageId);
+      // A community edits only its own messages, in the conversation they were sent to.
+      if (!known || known.groupId !== groupId || known.peer !== peer)
+        throw new VkApiError(15, 'Access denied');
+      recordSent(groupId, {
+        method: method as 'messages.edit',
+        params: { ...params },
+        peer_id: peer,
+        message,
+        id: messageId,
+        at: Date.now(),
+      });
+      return 1;
     },
 
     'wall.createComment': (groupId, params, method) => {
@@ -476,10 +565,14 @@ export async function startVkEmulator(): Promise<VkEmulator> {
       return fail(5, 'User authorization failed: invalid access_token');
     }
     if (!params.v) return fail(8, 'Invalid request: v is required');
+    if (!meter(groupId)) return fail(6);
     const handler = handlers[method];
     if (!handler) return fail(3);
     try {
-      sendJson(res, 200, { response: handler(groupId, params, method) });
+      const response = handler(groupId, params, method);
+      if (options.sendLatencyMs && method === 'messages.send')
+        await new Promise((r) => setTimeout(r, options.sendLatencyMs));
+      sendJson(res, 200, { response });
     } catch (e) {
       if (e instanceof VkApiError) return fail(e.code, e.message);
       return fail(10, `Internal server error: ${(e as Error).message}`);
@@ -699,8 +792,8 @@ export async function startVkEmulator(): Promise<VkEmulator> {
   // ---- the emulator object -------------------------------------------------------------------------
 
   const describeSent = (s: VkSent) =>
-    s.method === 'messages.send'
-      ? `  messages.send peer_id=${s.peer_id} id=${s.id} random_id=${s.random_id} message=${JSON.stringify(s.message)}`
+    s.method !== 'wall.createComment'
+      ? `  ${s.method} peer_id=${s.peer_id} id=${s.id} random_id=${s.random_id} message=${JSON.stringify(s.message)}`
       : `  wall.createComment owner_id=${s.owner_id} post_id=${s.post_id} id=${s.id}` +
         `${s.reply_to_comment !== undefined ? ` reply_to_comment=${s.reply_to_comment}` : ''} message=${JSON.stringify(s.message)}`;
 
@@ -762,6 +855,23 @@ export async function startVkEmulator(): Promise<VkEmulator> {
     revokeToken(token) {
       revoked.add(token);
     },
+
+    blockUser(userId, groupId) {
+      blockedPeers.add(`${groupId ?? '*'}:${userId}`);
+    },
+
+    violations: (groupId) =>
+      [...meters.entries()]
+        .filter(([g]) => groupId === undefined || g === groupId)
+        .reduce((a, [, m]) => a + m.violations, 0),
+
+    busiestSecond: (groupId) =>
+      Math.max(
+        0,
+        ...[...meters.entries()]
+          .filter(([g]) => groupId === undefined || g === groupId)
+          .map(([, m]) => m.busiest),
+      ),
 
     waitForSent(pred, opts = {}) {
       const timeoutMs = opts.timeoutMs ?? 10_000;

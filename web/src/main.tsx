@@ -10,6 +10,8 @@ import { ApprovalsPage } from './pages/Approvals';
 import { InboxPage } from './pages/Inbox';
 import { IncidentPage } from './pages/Incident';
 import { LoginPage } from './pages/Login';
+import { OutreachPage } from './pages/Outreach';
+import { PollsPage } from './pages/Polls';
 import { ProblemsPage } from './pages/Problems';
 import { ReportsPage } from './pages/Reports';
 import { SettingsPage } from './pages/Settings';
@@ -122,6 +124,10 @@ function Page({ route }: { route: Route }) {
       return <AlertsPage />;
     case 'reports':
       return <ReportsPage />;
+    case 'outreach':
+      return <OutreachPage section={second} />;
+    case 'polls':
+      return <PollsPage route={route} />;
     case 'settings':
       return <SettingsPage section={second} />;
     default:
@@ -142,6 +148,8 @@ const NAV = [
   { key: 'problems', href: '#/problems', title: 'Карта', testid: 'nav-problems' },
   { key: 'alerts', href: '#/alerts', title: 'Конфликты', testid: 'nav-alerts' },
   { key: 'reports', href: '#/reports', title: 'Доклады', testid: 'nav-reports' },
+  { key: 'outreach', href: '#/outreach', title: 'Рассылки', testid: 'nav-outreach' },
+  { key: 'polls', href: '#/polls', title: 'Опросы', testid: 'nav-polls' },
   { key: 'settings', href: '#/settings/sectors', title: 'Настройки', testid: 'nav-settings' },
 ];
 

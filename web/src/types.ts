@@ -201,3 +201,137 @@ export interface AlertItem {
   acknowledgedBy: string | null;
   acknowledgedAt: string | null;
 }
+
+/** Rules of an audience segment (every given rule must hold). */
+export interface SegmentRules {
+  municipalities?: string[];
+  topics?: string[];
+  platforms?: ('telegram' | 'vk')[];
+  languages?: string[];
+}
+
+/** Subscribers a segment selects now (POST /segments/count, GET /segments/:id/count). */
+export interface AudienceCount {
+  total: number;
+  telegram: number;
+  vk: number;
+}
+
+export interface SegmentItem {
+  id: number;
+  name: string;
+  rules: SegmentRules;
+  createdBy: string | null;
+  count: AudienceCount;
+}
+
+export interface CampaignStats {
+  recipients: number;
+  pending: number;
+  sending: number;
+  sent: number;
+  failed: number;
+  blocked: number;
+  skipped: number;
+  uncertain: number;
+  clicked: number;
+  clicks: number;
+  clickRate: number | null;
+}
+
+/** A campaign (GET /campaigns, /campaigns/:id). */
+export interface CampaignItem {
+  id: number;
+  title: string;
+  text: string;
+  photoUrl: string | null;
+  buttons: { text: string; url: string }[];
+  segmentId: number;
+  segmentName: string | null;
+  channel: 'telegram' | 'vk' | 'all';
+  scheduledAt: string | null;
+  status: string;
+  statusLabel: string;
+  createdBy: string | null;
+  approvedBy: string | null;
+  approvedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  stats: CampaignStats | null;
+  audience: number | null;
+}
+
+/** A poll (GET /polls, /polls/:id). */
+export interface PollItem {
+  id: number;
+  question: string;
+  options: string[];
+  segmentId: number | null;
+  channel: 'telegram' | 'vk' | 'all';
+  mode: 'buttons' | 'native';
+  status: 'draft' | 'pending_approval' | 'open' | 'closed' | 'cancelled';
+  closesAt: string;
+  createdBy: string | null;
+  approvedBy: string | null;
+  approvedAt: string | null;
+  closedAt: string | null;
+  createdAt: string;
+  recipients?: number;
+  votes?: number;
+}
+
+/** GET /polls/:id/results: votes by option and by the voters' municipality, delivery of the messages. */
+export interface PollResults {
+  pollId: number;
+  status: string;
+  closesAt: string;
+  total: number;
+  options: { option: number; text: string; votes: number; share: number }[];
+  byMunicipality: { municipality: string | null; name: string; total: number; votes: number[] }[];
+  delivery: { recipients: number; sent: number; failed: number; pending: number };
+}
+
+/** A public discussion (GET /discussions, /discussions/:id). */
+export interface DiscussionItem {
+  id: number;
+  title: string;
+  text: string;
+  sourceId: string;
+  chatId: string;
+  postExternalId: string | null;
+  status: 'draft' | 'open' | 'closed';
+  createdBy: string | null;
+  approvedBy: string | null;
+  publishedAt: string | null;
+  closedAt: string | null;
+  createdAt: string;
+  comments?: number;
+}
+
+/** GET /discussions/:id/summary. */
+export interface DiscussionSummary {
+  discussionId: number;
+  status: string;
+  total: number;
+  bySector: { sector: string; name: string; count: number }[];
+  bySentiment: { sentiment: string; name: string; count: number }[];
+  proposals: {
+    count: number;
+    terms: string[];
+    example: { id: number; text: string };
+    messageIds: number[];
+  }[];
+  appeals: number;
+  comments: {
+    id: number;
+    text: string;
+    postedAt: string;
+    url: string | null;
+    authorName: string | null;
+    state: string;
+    sector: string | null;
+    sentiment: string | null;
+    incidentId: number | null;
+    routed: boolean;
+  }[];
+}
