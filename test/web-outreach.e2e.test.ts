@@ -4,16 +4,10 @@
  * count, writes a campaign with formatting and a link button and sees the preview, sends it for approval;
  * the head of the center approves it, pauses and resumes it. Screenshots go to test-artifacts/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startTestApp, type TestApp } from './helpers.ts';
-
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+import { launchChromium, logIn, screenshot, staffWithPassword } from './browser.ts';
+import { startTestApp, type TestApp } from './helpers.ts';
 
 describe('outreach page in Chromium', () => {
   let t: TestApp;
@@ -21,19 +15,18 @@ describe('outreach page in Chromium', () => {
   let page: Page;
 
   async function login(who: string, password: string) {
-    await page.goto(t.app.url!);
-    await page.getByTestId('login').fill(who);
-    await page.getByTestId('password').fill(password);
-    await page.getByTestId('login-submit').click();
+    await logIn(page, t, who, password);
     await page.getByTestId('nav-outreach').click();
   }
 
   beforeAll(async () => {
-    if (!CHROMIUM)
-      throw new Error(
-        'Chromium is needed for this test: sudo apt-get install chromium (or set CHROMIUM_PATH)',
-      );
     t = await startTestApp({ roles: ['api'], listen: true });
+    await t.app.reference.upsertSource({
+      id: 'telegram:700',
+      platform: 'telegram',
+      channelKind: 'messenger',
+      name: 'Telegram-бот ЦУР',
+    });
     // Subscribers as the bots store them: three in Biysk about transport, one about roads, one in Barnaul.
     for (const [id, topics, municipality] of [
       [1, ['roads'], 'biysk'],
@@ -51,11 +44,9 @@ describe('outreach page in Chromium', () => {
     for (const [login, role] of [
       ['smm.outreach', 'smm'],
       ['head.outreach', 'center_head'],
-    ] as const) {
-      const m = await t.app.staff.create({ login, name: login, grants: [{ role }] });
-      await t.app.auth.setPassword(m.id, `${login}-password`);
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    ] as const)
+      await staffWithPassword(t, { login, name: login, role, password: `${login}-password` });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     page.on('dialog', (d) => void d.accept());
   });
@@ -105,8 +96,7 @@ describe('outreach page in Chromium', () => {
     // SMM may not approve.
     expect(await page.getByTestId('campaign-approve').count()).toBe(0);
     await page.getByTestId('campaign-row').first().waitFor();
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'outreach-campaign.png'), fullPage: true });
+    await screenshot(page, 'outreach-campaign');
   });
 
   it('the head of the center approves, pauses and resumes the campaign', async () => {
@@ -128,6 +118,6 @@ describe('outreach page in Chromium', () => {
       approved_by: 'staff:head.outreach',
       created_by: 'staff:smm.outreach',
     });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'outreach-approved.png'), fullPage: true });
+    await screenshot(page, 'outreach-approved');
   });
 });

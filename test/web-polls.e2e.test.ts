@@ -120,6 +120,10 @@ describe('polls page in Chromium', () => {
     await page.getByTestId('discussion-editor').waitFor();
     // The bot is the place to publish: a Telegram channel is asked for.
     await page.getByTestId('discussion-chat').waitFor();
+    // The places to publish arrive with the editor's own request.
+    await page
+      .locator('[data-testid="discussion-source"] option[value="telegram:700900900"]')
+      .waitFor({ state: 'attached' });
     expect(await page.getByTestId('discussion-source').inputValue()).toBe('telegram:700900900');
     await page.getByTestId('discussion-title').fill('Парк у реки');
     await page.getByTestId('discussion-text').fill('Что сделать в парке у реки?');

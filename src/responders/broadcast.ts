@@ -243,7 +243,7 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
     let exhausted = false;
     let pauseUntil = 0;
     let alerted = false;
-    let lastSend = 0;
+    let lastSend = -Infinity;
 
     const next = async (): Promise<DeliveryRef | undefined> => {
       for (;;) {
@@ -363,10 +363,10 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
       // Not before the slot; and a late event loop or a slow claim may wake several sends at once, so they
       // are kept apart right before the call: lateness delays a message but never bunches messages into a
       // burst over the platform's rate.
-      const notBefore = () => Math.max(slot, lastSend + sender!.limits.globalMs);
-      for (let gap = notBefore() - Date.now(); gap > 0; gap = notBefore() - Date.now())
-        await new Promise((r) => setTimeout(r, gap));
-      lastSend = Date.now();
+      // (performance.now: whole-millisecond clocks would let 31 messages into a second at 34 ms spacing.)
+      const gap = () => Math.max(slot - Date.now(), lastSend + sender!.limits.globalMs - performance.now());
+      for (let g = gap(); g > 0; g = gap()) await new Promise((r) => setTimeout(r, Math.ceil(g)));
+      lastSend = performance.now();
       await sendOne(ref);
     }
 

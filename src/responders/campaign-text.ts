@@ -151,7 +151,7 @@ export function checkCampaignText(input: string, withPhoto = false): CheckedText
         ? `Подпись к фото длиннее ${CAPTION_LIMIT} знаков (${plain.length}): сократите текст или уберите фото.`
         : `Текст длиннее ${TEXT_LIMIT} знаков (${plain.length}).`,
     );
-  return { html, errors, tokens, plain };
+  return { html, errors: [...new Set(errors)], tokens, plain };
 }
 
 /** VK has no formatting: the reader's text, links kept as «текст (адрес)». */

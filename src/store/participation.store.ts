@@ -4,6 +4,7 @@
  * by key), one vote per citizen (primary key poll × author), results by option and municipality; the
  * messages of a discussion's thread, found by walking up their parents to the published post.
  */
+import { audienceWhere } from './outreach.store.ts';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from './db.ts';
 import * as o from './outreach.schema.ts';
@@ -137,33 +138,16 @@ export interface ParticipationStore {
 const num = (v: unknown) => Number(v);
 const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
 
-/** The audience as SQL over `authors a`, with its parameters from `start` on. */
-function audienceWhere(rules: SegmentRules | null, channel: PollChannel, start: number) {
-  const conds = [
-    'a.subscribed',
-    'a.consent_personal_data',
-    'not a.blocked',
-    'a.subscription_source is not null',
-    'a.subscription_chat is not null',
-    // The bot or community must be known (the outbox refers to it).
-    'exists (select 1 from sources so where so.id = a.subscription_source)',
-  ];
-  const params: unknown[] = [];
-  const add = (cond: (p: string) => string, value: unknown) => {
-    params.push(value);
-    conds.push(cond(`$${start + params.length - 1}`));
+/**
+ * A poll's audience: the campaigns' audience whose bot or community is registered (poll messages go through
+ * the outbox, which refers to the source).
+ */
+function pollAudience(rules: SegmentRules | null, channel: PollChannel, start: number) {
+  const a = audienceWhere(rules ?? {}, channel, start);
+  return {
+    ...a,
+    where: `${a.where} and exists (select 1 from sources so where so.id = a.subscription_source)`,
   };
-  if (channel !== 'all') add((p) => `a.platform = ${p}`, channel);
-  if (rules?.platforms?.length) add((p) => `a.platform = any(${p}::text[])`, rules.platforms);
-  if (rules?.municipalities?.length) add((p) => `a.municipality = any(${p}::text[])`, rules.municipalities);
-  if (rules?.languages?.length) add((p) => `a.language = any(${p}::text[])`, rules.languages);
-  if (rules?.topics?.length)
-    add(
-      (p) =>
-        `exists (select 1 from jsonb_array_elements_text(a.subscription_topics) t(v) where t.v = any(${p}::text[]))`,
-      rules.topics,
-    );
-  return { where: conds.join(' and '), params };
 }
 
 export function createParticipationStore(database: Database): ParticipationStore {
@@ -226,12 +210,12 @@ export function createParticipationStore(database: Database): ParticipationStore
       return r?.rules;
     },
     async audienceCount(rules, channel) {
-      const a = audienceWhere(rules, channel, 1);
+      const a = pollAudience(rules, channel, 1);
       const [r] = await q<{ n: unknown }>(`select count(*) as n from authors a where ${a.where}`, a.params);
       return num(r?.n ?? 0);
     },
     async addPollRecipients(pollId, rules, channel) {
-      const a = audienceWhere(rules, channel, 2);
+      const a = pollAudience(rules, channel, 2);
       await q(
         `insert into poll_messages (poll_id, author_id, source_id, chat_id)
          select $1, a.id, a.subscription_source, a.subscription_chat from authors a where ${a.where}

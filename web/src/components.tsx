@@ -80,7 +80,14 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   }, []);
 
   useEffect(() => run(false), deps);
-  return { data, error, loading, reload: (silent = false) => run(silent), setData };
+  // Data set here (the answer of a write) is newer than any load still in flight: those are dropped.
+  const set = useCallback((d: T) => {
+    ++seq.current;
+    setData(d);
+    setError(null);
+    setLoading(false);
+  }, []);
+  return { data, error, loading, reload: (silent = false) => run(silent), setData: set };
 }
 
 /**

@@ -446,7 +446,8 @@ function CampaignPanel({
     }
   }
 
-  async function save(): Promise<CampaignItem | null> {
+  /** `notify: false` when another step follows (submit): the parent re-keys this panel on a new id. */
+  async function save(notify = true): Promise<CampaignItem | null> {
     setError(null);
     setNotice(null);
     const body = {
@@ -465,7 +466,7 @@ function CampaignPanel({
       campaign.setData(next);
       setDraft(null);
       setNotice('Черновик сохранён.');
-      onChanged(next.id);
+      if (notify) onChanged(next.id);
       return next;
     } catch (e) {
       setError(e);
@@ -530,7 +531,7 @@ function CampaignPanel({
           <fieldset>
             <legend>Кнопки-ссылки (до {MAX_BUTTONS}; под сообщением всегда есть «Отписаться»)</legend>
             {form.buttons.map((b, i) => (
-              <div class="inline-form" key={i}>
+              <div class="button-row" key={i}>
                 <input
                   class="w-12"
                   placeholder="Надпись"
@@ -545,7 +546,7 @@ function CampaignPanel({
                   }
                 />
                 <input
-                  class="w-full"
+                  class="url"
                   placeholder="https://…"
                   value={b.url}
                   disabled={!editable}
@@ -641,7 +642,7 @@ function CampaignPanel({
                 data-testid="campaign-submit"
                 onClick={() =>
                   void (async () => {
-                    const saved = draft || !c ? await save() : c;
+                    const saved = draft || !c ? await save(false) : c;
                     if (!saved) return;
                     try {
                       const next = await api.post<CampaignItem>(`/campaigns/${saved.id}/submit`);
@@ -650,6 +651,7 @@ function CampaignPanel({
                       onChanged(next.id);
                     } catch (e) {
                       setError(e);
+                      onChanged(saved.id);
                     }
                   })()
                 }
