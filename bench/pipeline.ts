@@ -11,52 +11,34 @@
  *      latency from receipt to incident, taken from the database timestamps.
  * Prints figures; asserts nothing (targets: ingest ≥ 2,000/s; end to end ≥ 300/s with p95 ≤ 2 s).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import {
+  createBenchDatabase,
+  freePort,
+  machineLine,
+  pct,
+  sleep,
+  spawnOtklik,
+  stopChildren,
+  textFor,
+  waitForHealth,
+} from './common.ts';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 30);
 const RATE = Number(process.env.BENCH_RATE ?? 300);
 const TOKEN = 'bench-token-0123456789abcdef';
 
-const TEXTS = [
-  'Уже неделю не вывозят мусор в Бийске, ул. Мухачева, {n}. Контейнеры переполнены.',
-  'Нет горячей воды третий день, Барнаул, ул. Попова, {n}. УК не отвечает.',
-  'Огромная яма на дороге в Рубцовске, пр. Ленина, {n}, машины объезжают по встречке.',
-  'Автобус №{n} в Барнауле не ходит по расписанию, ждали 50 минут.',
-  'В поликлинике в Заринске невозможно записаться к терапевту, талонов нет, участок {n}.',
-  'Во дворе дома ул. Малахова, {n} (Барнаул) не горят фонари, вечером темно.',
-  'Отключили свет в Тальменке на ул. Вокзальной, {n}, шесть часов без электричества.',
-  'На предприятии в Новоалтайске третий месяц задерживают зарплату, цех {n}.',
-];
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-function pct(sorted: number[], p: number) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function main() {
-  const dbName = `otklik_bench_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  const dbUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${dbName}` }).toString();
+  const bench = await createBenchDatabase();
+  const dbUrl = bench.url;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otklik-bench-'));
   const port = await freePort();
   const prefix = `bench${randomBytes(3).toString('hex')}`;
@@ -76,39 +58,23 @@ async function main() {
   };
   const children: ChildProcess[] = [];
   const run = (args: string[], extra: Record<string, string> = {}) => {
-    const c = spawn(process.execPath, ['bin/otklik.js', ...args], {
-      env: { ...env, ...extra },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const c = spawnOtklik(args, { ...env, ...extra });
     children.push(c);
     return c;
   };
   const db = new pg.Client({ connectionString: dbUrl });
   const cleanup = async () => {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
-    for (const c of children) c.kill('SIGKILL');
+    await stopChildren(children, 1500);
     await db.end().catch(() => {});
-    await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => {});
-    await admin.end();
+    await bench.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
   try {
-    console.log(
-      `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    );
+    console.log(machineLine());
     run(['start'], { ROLES: 'api' });
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/health`)).status === 200) break;
-      } catch {
-        /* not up yet */
-      }
-      if (i > 600) throw new Error('API did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForHealth(base, 60_000);
     await db.connect();
 
     let n = 0;
@@ -117,7 +83,7 @@ async function main() {
       return JSON.stringify({
         source: 'api',
         externalId: `b-${n}`,
-        text: TEXTS[n % TEXTS.length]!.replace('{n}', String(n % 97)),
+        text: textFor(n),
         author: { id: `a-${n % 5000}` },
         postedAt: new Date().toISOString(),
       });
@@ -161,7 +127,7 @@ async function main() {
       );
       if (left === 0) break;
       if (Date.now() - t0 > 600_000) throw new Error(`drain did not finish: ${left} left`);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     const drainS = (Date.now() - t0) / 1000;
     console.log('\n== 2. drain (one worker process, backlog of phase 1) ==');
@@ -182,7 +148,7 @@ async function main() {
       );
       if (left === 0) break;
       if (i > 1200) throw new Error(`steady phase did not finish: ${left} left`);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     const rows = (
       await db.query(

@@ -32,6 +32,7 @@ import { reportAttachment, withReportSchedule, type ReportDeps } from './respond
 import { createLive } from './api/live.ts';
 import path from 'node:path';
 import { createCitizenStore, type CitizenStore } from './store/citizen.store.ts';
+import { createCursorStore } from './store/cursor.store.ts';
 import { createOutboundStore, type OutboundStore } from './store/outbound.store.ts';
 import { sendProcessor } from './workers/send.worker.ts';
 import { openDatabase, type Database } from './store/db.ts';
@@ -61,6 +62,8 @@ import { createParticipationStore } from './store/participation.store.ts';
 import { createPolls, type Polls } from './responders/polls.ts';
 import { createDiscussions, type Discussions } from './responders/discussions.ts';
 import { pollsProcessor } from './workers/polls.worker.ts';
+import { privacyProcessor } from './responders/privacy.ts';
+import { createPrivacyStore } from './store/privacy.store.ts';
 
 export type Role = 'api' | 'workers' | 'connectors' | 'demo';
 
@@ -402,6 +405,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
           }),
           polls: pollsProcessor(participation.polls),
           broadcast: broadcastProcessor(broadcaster),
+          privacy: privacyProcessor({
+            store: createPrivacyStore(database),
+            audit: (e) => auth.audit(e),
+            log: log.child({ module: 'privacy' }),
+          }),
         },
         onFinalFailure: async (queue, data, err) => {
           if (queue === 'analyze' || queue === 'route') {
@@ -461,6 +469,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         reopen: (id, score) => workflow.reopenByCitizen(id, score),
         staffHandler: createStaffDialog({ staff, citizens, incidents, reference: refGetter, workflow }),
         polls: participation.polls,
+        cursors: createCursorStore(database),
       });
       app.bots = bots;
       app.connectors.push(...bots.all);

@@ -1,8 +1,9 @@
 /**
  * otklik — the command line: `start` (everything), `worker` (queues only), `import FILE`,
- * `labels export`, `env`.
+ * `labels export`, `privacy export|erase|retention`, `env`.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createApp, type Role } from './app.ts';
 import { envTable, loadConfigOrExit } from './config.ts';
@@ -37,6 +38,11 @@ Usage:
                                incidents:write, replies, settings); printed once, stored hashed
   otklik staff password --login L
                                sets the web login password, read from stdin (first line, ≥ 10 characters)
+  otklik privacy export --author ID [--out FILE]
+                               everything stored about a citizen (author id), as JSON; audited
+  otklik privacy erase --author ID --yes
+                               erases a citizen's personal data on request (statistics stay); audited
+  otklik privacy retention     runs the retention pass now (what has outlived its period is anonymised)
   otklik env                   the table of environment variables
 
 Mapping fields: externalId, text, authorId, authorName, postedAt, url, parentExternalId
@@ -195,6 +201,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'staff') return staffCommand(rest, config);
+  if (command === 'privacy') return privacyCommand(rest, config);
   if (command === 'token') return tokenCommand(rest, config);
 
   if (command === 'labels') {
@@ -244,6 +251,77 @@ async function main(argv: string[]): Promise<number> {
 
   console.error(`otklik: unknown command "${command}"\n\n${HELP}`);
   return 2;
+}
+
+/** `otklik privacy export|erase|retention`: a citizen's data on request, the retention pass; audited. */
+async function privacyCommand(rest: string[], config: ReturnType<typeof loadConfigOrExit>): Promise<number> {
+  const parsed = parseCommand('privacy', rest, {
+    author: { type: 'string' },
+    out: { type: 'string' },
+    yes: { type: 'boolean' },
+  });
+  if (!parsed) return 2;
+  const { values, positionals } = parsed;
+  const sub = positionals[0];
+  const authorId = Number(values.author);
+  if (
+    !['export', 'erase', 'retention'].includes(sub ?? '') ||
+    (sub !== 'retention' && !(Number.isSafeInteger(authorId) && authorId > 0))
+  ) {
+    console.error(
+      'otklik privacy: use "privacy export --author ID [--out FILE]", "privacy erase --author ID --yes" or "privacy retention"',
+    );
+    return 2;
+  }
+  if (sub === 'erase' && !values.yes) {
+    console.error(`otklik privacy erase: this cannot be undone; add --yes to erase author ${authorId}`);
+    return 2;
+  }
+  const { createPrivacyStore } = await import('./store/privacy.store.ts');
+  const { runRetention } = await import('./responders/privacy.ts');
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.dataDir}/pglite` });
+  try {
+    const store = createPrivacyStore(database);
+    const auth = createAuthStore(database, createStaffStore(database));
+    const actor = `cli:${os.userInfo().username}`;
+    if (sub === 'retention') {
+      const counts = await runRetention(
+        { store, audit: (e) => auth.audit(e), log: { info: () => undefined } },
+        { actor },
+      );
+      console.log(JSON.stringify(counts, null, 2));
+      return 0;
+    }
+    if (sub === 'export') {
+      const data = await store.exportCitizen(authorId);
+      if (!data) {
+        console.error(`otklik privacy export: no author ${authorId}`);
+        return 2;
+      }
+      await auth.audit({
+        actor,
+        action: 'privacy.export',
+        entity: 'author',
+        entityId: authorId,
+        after: { messages: data.messages.length, replies: data.replies.length, votes: data.votes.length },
+      });
+      const text = `${JSON.stringify(data, null, 2)}\n`;
+      if (values.out) fs.writeFileSync(values.out, text, { mode: 0o600 });
+      else process.stdout.write(text);
+      console.error(`Выгружены данные автора ${authorId}${values.out ? ` → ${values.out}` : ''}`);
+      return 0;
+    }
+    const counts = await store.eraseCitizen(authorId);
+    if (!counts) {
+      console.error(`otklik privacy erase: no author ${authorId}`);
+      return 2;
+    }
+    await auth.audit({ actor, action: 'privacy.erase', entity: 'author', entityId: authorId, after: counts });
+    console.log(JSON.stringify({ authorId, erased: counts }, null, 2));
+    return 0;
+  } finally {
+    await database.close();
+  }
 }
 
 /** `otklik token create`: an integration token with scopes. */

@@ -56,6 +56,7 @@ describe('access control', () => {
     'outreach.read': () => ['GET', '/api/v1/campaigns'],
     'outreach.write': () => ['POST', '/api/v1/campaigns/999999/pause', {}],
     'outreach.approve': () => ['POST', '/api/v1/campaigns/999999/approve', {}],
+    'privacy.manage': () => ['GET', '/api/v1/privacy/citizens?authorId=999999'],
   };
 
   beforeAll(async () => {

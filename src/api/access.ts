@@ -122,6 +122,11 @@ export const ACCESS = {
     what: 'POST/PATCH/PUT/DELETE /settings/* (except users)',
   },
   'users.manage': { roles: ['tech_admin'], scopes: [], what: 'GET/POST/PATCH /settings/users, GET /audit' },
+  'privacy.manage': {
+    roles: ['tech_admin'],
+    scopes: [],
+    what: "GET /privacy/citizens, /privacy/citizens/:id/export; DELETE /privacy/citizens/:id; POST /privacy/retention/run (a citizen's data on request, audited)",
+  },
 } satisfies Record<string, AccessRule>;
 
 export type AccessClass = keyof typeof ACCESS;
@@ -201,9 +206,14 @@ export function actorName(p: Principal | undefined): string {
   return p.kind === 'staff' ? `staff:${p.member.login}` : `token:${p.name}`;
 }
 
-/** The global hook: authenticate, check the access class, and the CSRF header for cookie sessions. */
+/**
+ * The global hook: authenticate, check the access class, and the CSRF header for cookie sessions. It runs
+ * before the body is even read (`preParsing`; the cookies are parsed `onRequest`), so a caller without the
+ * right gets 401/403 whatever the body — never a 400 or 413 that tells them about the route, and no
+ * parsing of up to 256 KiB of JSON for an anonymous client (issue 9, «Hostile input»).
+ */
 export function installAccessControl(app: FastifyInstance, src: () => PrincipalSources): void {
-  app.addHook('preValidation', async (req) => {
+  app.addHook('preParsing', async (req) => {
     const access = req.routeOptions.config?.access;
     if (!access) return;
     const p = await resolvePrincipal(req, src());

@@ -9,7 +9,10 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.t
 import { can } from '../domain/permissions.ts';
 import { createConflictStore, type ConflictAlertRow } from '../store/conflict.store.ts';
 import type { ReferenceSnapshot } from '../store/reference.store.ts';
-import { actorName, type Principal } from './access.ts';
+import { actorName, canSeePersonalData, type Principal } from './access.ts';
+import { maskText } from '../responders/privacy.ts';
+import { incidentAuthorNames } from '../store/privacy.store.ts';
+import { audited } from './audit.ts';
 
 const Settings = Type.Object(
   {
@@ -30,7 +33,11 @@ const scopeOf = (p: Principal | undefined) =>
     ? p.member.grants.map((g) => ({ sector: g.sector, agencyId: g.agencyId, municipality: g.municipality }))
     : undefined;
 
-function view(a: ConflictAlertRow, ref: ReferenceSnapshot) {
+/**
+ * `names` (for a caller without access to personal data: the names of the incidents' citizens): the text,
+ * quoting a citizen's words, comes with contacts and those names masked.
+ */
+function view(a: ConflictAlertRow, ref: ReferenceSnapshot, names?: Map<number, string[]>) {
   return {
     id: a.id,
     kind: a.kind,
@@ -40,7 +47,7 @@ function view(a: ConflictAlertRow, ref: ReferenceSnapshot) {
     municipality: a.municipality,
     municipalityName: a.municipality ? (ref.municipalities.get(a.municipality)?.shortName ?? null) : null,
     incidentId: a.incidentId,
-    text: a.text,
+    text: names ? maskText(a.text, a.incidentId === null ? [] : names.get(a.incidentId)) : a.text,
     details: a.details,
     createdAt: a.createdAt.toISOString(),
     acknowledgedBy: a.acknowledgedBy,
@@ -50,6 +57,13 @@ function view(a: ConflictAlertRow, ref: ReferenceSnapshot) {
 
 export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const store = createConflictStore(app.services.database);
+  const namesFor = async (p: Principal | undefined, ids: (number | null)[]) =>
+    canSeePersonalData(p)
+      ? undefined
+      : incidentAuthorNames(
+          app.services.database,
+          ids.filter((id): id is number => id !== null),
+        );
 
   app.get(
     '/alerts',
@@ -76,7 +90,11 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         offset,
       });
       const ref = await app.services.reference.get();
-      return { total: page.total, items: page.items.map((a) => view(a, ref)) };
+      const names = await namesFor(
+        req.principal,
+        page.items.map((a) => a.incidentId),
+      );
+      return { total: page.total, items: page.items.map((a) => view(a, ref, names)) };
     },
   );
 
@@ -104,17 +122,17 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const after = await store.acknowledge(before.id, actorName(p));
       if (!after)
         throw new ConflictError(`alert ${before.id} is already acknowledged`, { code: 'ALERT_ACKNOWLEDGED' });
-      await app.services.audit({
-        actor: actorName(p),
-        action: 'alert.ack',
-        entity: 'conflict_alert',
-        entityId: after.id,
-        before: { acknowledgedBy: null, acknowledgedAt: null },
-        after: { acknowledgedBy: after.acknowledgedBy, acknowledgedAt: after.acknowledgedAt },
-        ip: req.ip,
-      });
+      await audited(
+        app,
+        req,
+        'alert.ack',
+        'conflict_alert',
+        after.id,
+        { acknowledgedBy: null, acknowledgedAt: null },
+        { acknowledgedBy: after.acknowledgedBy, acknowledgedAt: after.acknowledgedAt },
+      );
       app.services.live.publishAlert(after, before.agencyId);
-      return view(after, await app.services.reference.get());
+      return view(after, await app.services.reference.get(), await namesFor(p, [after.incidentId]));
     },
   );
 
@@ -126,15 +144,7 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const before = await store.settings();
       const after: AlertSettings = { ...before, ...req.body };
       await store.saveSettings(after);
-      await app.services.audit({
-        actor: actorName(req.principal),
-        action: 'settings.alerts.update',
-        entity: 'settings',
-        entityId: 'alerts',
-        before,
-        after,
-        ip: req.ip,
-      });
+      await audited(app, req, 'settings.alerts.update', 'settings', 'alerts', before, after);
       return after;
     },
   );

@@ -11,6 +11,9 @@ import { can, type IncidentScope } from '../domain/permissions.ts';
 import type { ReplyDraftRow } from '../store/outbox.store.ts';
 import type { StaffMember } from '../store/staff.store.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
+import { canSeePersonalData } from './access.ts';
+import { maskText } from '../responders/privacy.ts';
+import { incidentAuthorNames } from '../store/privacy.store.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -125,10 +128,19 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { d, inc } = await loadScoped(req.params.id, req.staff!, 'read');
       const deliveries = await svc().deliveries(d);
+      // Without access to personal data: the summary (a citizen's words) masked, no chats of citizens.
+      const pd = canSeePersonalData(req.principal);
       return {
         ...draftView(d),
-        incident: { id: inc.id, status: inc.status, summary: inc.summary, sensitive: inc.sensitive },
-        deliveries,
+        incident: {
+          id: inc.id,
+          status: inc.status,
+          summary: pd
+            ? inc.summary
+            : maskText(inc.summary, (await incidentAuthorNames(app.services.database, [inc.id])).get(inc.id)),
+          sensitive: inc.sensitive,
+        },
+        deliveries: pd ? deliveries : deliveries.map((x) => ({ ...x, chatId: null, externalId: null })),
       };
     },
   );

@@ -18,7 +18,9 @@ import { CHANNEL_KINDS, CHANNEL_LABELS, SECTORS, type ChannelKind } from '../dom
 import type { IncidentRow } from '../store/incident.store.ts';
 import { actorName, allowed, canSeePersonalData, type Principal } from './access.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
-import { incidentView, messageView } from './views.ts';
+import { incidentView as fullView, messageView } from './views.ts';
+import { maskMessage, maskText } from '../responders/privacy.ts';
+import { incidentAuthorNames } from '../store/privacy.store.ts';
 
 const csv = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
 const ListQuery = Type.Object(
@@ -77,9 +79,24 @@ function assertMayRead(p: Principal | undefined, inc: IncidentRow) {
     });
 }
 
+/**
+ * The incident as the caller may see it: without access to personal data (`names` given: the names of its
+ * citizens), the summary — a citizen's words — with contacts and those names masked.
+ */
+const viewFor =
+  (names: Map<number, string[]> | undefined) =>
+  (...args: Parameters<typeof fullView>) => {
+    const v = fullView(...args);
+    return names ? { ...v, summary: maskText(v.summary, names.get(v.id)) } : v;
+  };
+
 export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', async (req) => splitCommas(req.query as Record<string, unknown>));
   const read = { access: 'incidents.read' as const };
+
+  /** For a caller without access to personal data: the names to mask in these incidents' summaries. */
+  const namesFor = async (p: Principal | undefined, ids: number[]) =>
+    canSeePersonalData(p) ? undefined : incidentAuthorNames(app.services.database, ids);
 
   async function load(id: number, p: Principal | undefined) {
     const inc = await app.services.incidents.get(id);
@@ -96,11 +113,17 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       app.services.incidents.list({ ...filters, scope: scopeOf(req.principal) }, { limit, offset }, now),
     ]);
     const events = await Promise.all(page.items.map((i) => app.services.incidents.events(i.id)));
+    const view = viewFor(
+      await namesFor(
+        req.principal,
+        page.items.map((i) => i.id),
+      ),
+    );
     return {
       total: page.total,
       limit,
       offset,
-      items: page.items.map((i, n) => incidentView(i, ref, now, events[n])),
+      items: page.items.map((i, n) => view(i, ref, now, events[n])),
     };
   });
 
@@ -114,8 +137,10 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ]);
     const pd = canSeePersonalData(req.principal);
     const corrections = await Promise.all(msgs.map((m) => app.services.labels.correctionsOf(m.row.id)));
+    // Without access to personal data, the names of everyone in the thread are masked in every text.
+    const names = [...new Set(msgs.map((m) => m.authorName).filter((n): n is string => !!n))];
     return {
-      ...incidentView(inc, ref, new Date(), events),
+      ...viewFor(pd ? undefined : new Map([[inc.id, names]]))(inc, ref, new Date(), events),
       drafts: drafts.map((d) => ({
         id: d.id,
         kind: d.kind,
@@ -125,12 +150,20 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         failedChecks: d.checks.filter((c) => !c.ok).map((c) => c.name),
         requiresSecondApproval: d.requiresSecondApproval,
       })),
-      messages: msgs.map((m, i) => ({
-        ...messageView(m.row, corrections[i]),
-        author: pd ? (m.authorName ?? `автор ${m.row.authorId ?? '—'}`) : null,
-        authorId: pd ? m.row.authorId : null,
-        channelKind: m.channelKind,
-      })),
+      messages: msgs.map((m, i) =>
+        pd
+          ? {
+              ...messageView(m.row, corrections[i]),
+              author: m.authorName ?? `автор ${m.row.authorId ?? '—'}`,
+              channelKind: m.channelKind,
+            }
+          : // No name, account or platform ids; contacts and the author's name masked in the text.
+            {
+              ...maskMessage(messageView(m.row, corrections[i]), names),
+              author: null,
+              channelKind: m.channelKind,
+            },
+      ),
     };
   });
 
@@ -199,7 +232,11 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
       app.services.live.publish(r.incident);
       return {
-        ...incidentView(r.incident, await app.services.reference.get(), new Date()),
+        ...viewFor(await namesFor(p, [r.incident.id]))(
+          r.incident,
+          await app.services.reference.get(),
+          new Date(),
+        ),
         message: r.message,
       };
     },
@@ -255,7 +292,11 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .statusChanged(r.incident.id, req.body.to, String(r.incident.updatedAt.getTime()), req.body.reason)
         .catch((err: unknown) => req.log.error({ err }, 'could not queue the status messages to citizens'));
       app.services.live.publish(r.incident);
-      return incidentView(r.incident, await app.services.reference.get(), new Date());
+      return viewFor(await namesFor(p, [r.incident.id]))(
+        r.incident,
+        await app.services.reference.get(),
+        new Date(),
+      );
     },
   );
 
@@ -299,16 +340,19 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/incidents/:id/outbound', { schema: { params: IdParamsSchema }, config: read }, async (req) => {
     const inc = await load(req.params.id, req.principal);
     const rows = await app.services.citizens.outbound(inc.id);
+    const pd = canSeePersonalData(req.principal);
+    const names = await namesFor(req.principal, [inc.id]);
     return {
       items: rows.map((r) => ({
         id: r.id,
         purpose: r.purpose,
         source: r.sourceId,
         status: r.status,
-        text: r.text,
+        text: pd ? r.text : maskText(r.text, names?.get(inc.id)),
         attempts: r.attempts,
         lastError: r.lastError,
-        externalId: r.externalId,
+        // A sent message's platform id carries the chat: the citizen's account in a private chat.
+        externalId: pd ? r.externalId : null,
         createdAt: r.createdAt.toISOString(),
         sentAt: r.sentAt?.toISOString() ?? null,
       })),
@@ -339,9 +383,16 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       dueSoon: dueSoon.filter((i) => i.sector === s.code).length,
       overdue: overdue.filter((i) => i.sector === s.code).length,
     })).filter((b) => b.open > 0);
+    const shown = [...dueSoon.slice(0, 200), ...overdue.slice(0, 200)];
+    const view = viewFor(
+      await namesFor(
+        req.principal,
+        shown.map((i) => i.id),
+      ),
+    );
     return {
-      dueSoon: dueSoon.slice(0, 200).map((i) => incidentView(i, ref, now)),
-      overdue: overdue.slice(0, 200).map((i) => incidentView(i, ref, now)),
+      dueSoon: dueSoon.slice(0, 200).map((i) => view(i, ref, now)),
+      overdue: overdue.slice(0, 200).map((i) => view(i, ref, now)),
       byBlock,
     };
   });

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { isLabelTask, LABEL_TASKS, labelValues } from '../store/label.store.ts';
-import { actorName } from './access.ts';
+import { actorName, canSeePersonalData } from './access.ts';
+import { maskMessage } from '../responders/privacy.ts';
 import {
   ErrorSchema,
   IdParamsSchema,
@@ -44,7 +45,15 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         app.services.labels.correctionsOf(req.params.id),
       ]);
       if (!row) throw new NotFoundError('message', String(req.params.id));
-      return messageView(row, corrections);
+      if (canSeePersonalData(req.principal)) return messageView(row, corrections);
+      // Without access to personal data: no author or platform ids; contacts and the author's name masked.
+      const [author] = row.authorId
+        ? await app.services.database.query<{ name: string | null }>(
+            `select name from authors where id = $1`,
+            [row.authorId],
+          )
+        : [];
+      return maskMessage(messageView(row, corrections), author?.name);
     },
   );
 

@@ -33,6 +33,7 @@ import {
   type SegmentRow,
 } from '../store/outreach.store.ts';
 import { ACCESS, actorName, type Principal } from './access.ts';
+import { audited } from './audit.ts';
 
 export interface OutreachServices {
   store: OutreachStore;
@@ -123,24 +124,14 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
   const W = { access: 'outreach.write' as const };
   const A = { access: 'outreach.approve' as const };
 
-  async function audit(
+  const audit = (
     req: { principal?: Principal; ip: string },
     action: string,
     entity: string,
     id: number,
     before: unknown,
     after: unknown,
-  ) {
-    await app.services.audit({
-      actor: actorName(req.principal),
-      action,
-      entity,
-      entityId: id,
-      before,
-      after,
-      ip: req.ip,
-    });
-  }
+  ) => audited(app, req, action, entity, id, before, after);
 
   async function checkRules(rules: Static<typeof Rules>): Promise<SegmentRules> {
     const ref = await app.services.reference.get();

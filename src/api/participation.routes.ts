@@ -9,6 +9,8 @@ import type { Discussions } from '../responders/discussions.ts';
 import type { PollResults, Polls } from '../responders/polls.ts';
 import type { DiscussionRow, PollRow } from '../store/participation.store.ts';
 import { actorName, canSeePersonalData } from './access.ts';
+import { maskText } from '../responders/privacy.ts';
+import { audited } from './audit.ts';
 
 export interface Participation {
   polls: Polls;
@@ -94,16 +96,7 @@ export const participationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     id: number,
     before: unknown,
     after: unknown,
-  ) =>
-    app.services.audit({
-      actor: actorName(req.principal),
-      action,
-      entity,
-      entityId: id,
-      before,
-      after,
-      ip: req.ip,
-    });
+  ) => audited(app, req, action, entity, id, before, after);
 
   // ---- polls ------------------------------------------------------------------------------------------
 
@@ -241,7 +234,26 @@ export const participationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/discussions/:id/summary',
     { schema: { params: Id }, config: { access: 'outreach.read' } },
-    async (req) => discussions.summary(req.params.id, { names: canSeePersonalData(req.principal) }),
+    async (req) => {
+      if (canSeePersonalData(req.principal)) return discussions.summary(req.params.id, { names: true });
+      // Without access to personal data: no names, links or platform ids; contacts and names masked in texts.
+      const sum = await discussions.summary(req.params.id, { names: true });
+      const names = new Map(sum.comments.map((c) => [c.id, c.authorName]));
+      return {
+        ...sum,
+        proposals: sum.proposals.map((p) => ({
+          ...p,
+          example: { ...p.example, text: maskText(p.example.text, names.get(p.example.id)) },
+        })),
+        comments: sum.comments.map((c) => ({
+          ...c,
+          text: maskText(c.text, c.authorName),
+          authorName: null,
+          externalId: null,
+          url: null,
+        })),
+      };
+    },
   );
 
   app.post(

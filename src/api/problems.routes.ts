@@ -8,6 +8,8 @@ import { ValidationError } from '../domain/errors.ts';
 import { municipalityGeo } from '../domain/municipality-geo.ts';
 import { CHANNEL_KINDS, isSectorCode } from '../domain/types.ts';
 import { MAP_DEFINITIONS, MAP_MEASURES, problemMap, topProblems } from '../store/problems.store.ts';
+import { maskText } from '../responders/privacy.ts';
+import { incidentAuthorNames } from '../store/privacy.store.ts';
 
 const codes = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }));
 const period = {
@@ -98,12 +100,21 @@ export const problemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     checkCodes('sector', q.sector, isSectorCode);
     checkCodes('municipality', q.municipality, (c) => ref.municipalities.has(c));
     const items = await topProblems(app.services.database, { ...q, from, to });
+    const names = await incidentAuthorNames(
+      app.services.database,
+      items.flatMap((p) => p.incidentIds),
+    );
     return {
       from: from.toISOString(),
       to: to.toISOString(),
       previous: { from: new Date(2 * from.getTime() - to.getTime()).toISOString(), to: from.toISOString() },
       items: items.map((p) => ({
         ...p,
+        // A subject's title is an incident's summary, a citizen's words: analytics carry no contacts or names.
+        title: maskText(
+          p.title,
+          p.incidentIds.flatMap((id) => names.get(id) ?? []),
+        ),
         sectorName: p.sector ? (ref.sectorBlocks.get(p.sector)?.name ?? p.sector) : null,
         municipalityName: p.municipality ? (ref.municipalities.get(p.municipality)?.shortName ?? null) : null,
       })),

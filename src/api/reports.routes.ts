@@ -18,6 +18,7 @@ import {
 } from '../responders/report.ts';
 import * as s from '../store/schema.ts';
 import { actorName } from './access.ts';
+import { audited } from './audit.ts';
 
 const CONTENT_TYPE = {
   pdf: 'application/pdf',
@@ -128,18 +129,10 @@ export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw new Error('the report was not stored');
       const chats = req.body.chatIds ?? (await reportSettings(d.database.db)).chatIds;
       const queued = req.body.post ? await postReport(d, row, chats) : 0;
-      await app.services.audit({
-        actor: actorName(req.principal),
-        action: 'create',
-        entity: 'report',
-        entityId: row.id,
-        before: null,
-        after: {
-          periodFrom: row.periodFrom,
-          post: Boolean(req.body.post),
-          chats: req.body.post ? chats : [],
-        },
-        ip: req.ip,
+      await audited(app, req, 'create', 'report', row.id, null, {
+        periodFrom: row.periodFrom,
+        post: Boolean(req.body.post),
+        chats: req.body.post ? chats : [],
       });
       return reply.code(201).send({
         id: row.id,
@@ -178,15 +171,7 @@ export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .insert(s.settings)
         .values({ key: 'reports', value: after })
         .onConflictDoUpdate({ target: s.settings.key, set: { value: sql`excluded.value` } });
-      await app.services.audit({
-        actor: actorName(req.principal),
-        action: 'update',
-        entity: 'settings',
-        entityId: 'reports',
-        before,
-        after,
-        ip: req.ip,
-      });
+      await audited(app, req, 'update', 'settings', 'reports', before, after);
       return after;
     },
   );

@@ -6,7 +6,8 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { isAppError } from '../domain/errors.ts';
+import { isAppError, ValidationError } from '../domain/errors.ts';
+import { unstorable } from '../domain/storable.ts';
 import type { IncidentStatus } from '../domain/incident-status.ts';
 import type { IncidentStore } from '../store/incident.store.ts';
 import type { OutboundRow } from '../store/outbound.store.ts';
@@ -44,6 +45,7 @@ import { reportsRoutes } from './reports.routes.ts';
 import type { AnalyticsStore } from '../store/analytics.store.ts';
 import { outreachRoutes, type OutreachServices } from './outreach.routes.ts';
 import { participationRoutes, type Participation } from './participation.routes.ts';
+import { privacyRoutes } from './privacy.routes.ts';
 
 export interface ApiServices {
   tokens: { ingest: string; api: string };
@@ -100,7 +102,15 @@ export interface ApiServices {
 declare module 'fastify' {
   interface FastifyInstance {
     services: ApiServices;
+    /** Every route as registered, with its access class (the route-matrix and CSRF tests walk it). */
+    routeTable: RouteEntry[];
   }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access?: string;
 }
 
 export interface BuildApiOptions {
@@ -120,6 +130,18 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The route table, collected before any plugin registers a route (issue 9: every route must name an
+  // access class or be on the tests' explicit public list). And no response is ever sniffed into HTML.
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    const access = (r.config as { access?: string } | undefined)?.access;
+    for (const method of [r.method].flat()) routeTable.push({ method, url: r.url, access });
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
   await app.register(
     fp(
       async (f) => {
@@ -128,6 +150,28 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
       { name: 'services' },
     ),
   );
+
+  // JSON from outside is read strictly (issue 9, «Hostile input»): bytes that are not UTF-8 (fastify's own
+  // parser turns them into U+FFFD without a word), nesting deeper than 64 levels, and NUL characters or lone
+  // surrogates anywhere (PostgreSQL refuses them: the write failed with a 500, and a webhook's message took
+  // its ingest batch down) are a 400 before any hook or handler runs. Prototype poisoning stays refused.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new ValidationError('body', 'is not valid UTF-8'), undefined);
+    }
+    parseJson(req, text, (err, value) => {
+      if (err) return done(err, undefined);
+      const bad = unstorable(value);
+      if (bad) return done(new ValidationError(bad.field || 'body', bad.reason), undefined);
+      done(null, value);
+    });
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
@@ -218,6 +262,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(alertsRoutes, { prefix: '/api/v1' });
   await app.register(reportsRoutes, { prefix: '/api/v1' });
   await app.register(participationRoutes, { prefix: '/api/v1' });
+  await app.register(privacyRoutes, { prefix: '/api/v1' });
   await app.register(outreachRoutes); // /api/v1/segments, /api/v1/campaigns, and the public /r/<token>/<n>
   const web = opts.services.webDir;
   if (web && fs.existsSync(path.join(web, 'index.html')))

@@ -9,7 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import * as s from '../store/schema.ts';
 import { ROLES } from '../store/seed.ts';
-import { actorName } from './access.ts';
+import { audited } from './audit.ts';
 
 const Opt = <T extends TSchema>(t: T) => Type.Optional(t);
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -54,15 +54,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     after: unknown,
   ) {
     app.services.reference.invalidate();
-    await app.services.audit({
-      actor: actorName(req.principal),
-      action,
-      entity,
-      entityId: id,
-      before,
-      after,
-      ip: req.ip,
-    });
+    await audited(app, req, action, entity, id, before, after);
   }
 
   // Sector blocks

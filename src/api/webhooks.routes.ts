@@ -10,6 +10,7 @@ import type { Update } from 'telegraf/types';
 import type { TelegramConnector } from '../connectors/telegram.connector.ts';
 import type { VkConnector, VkEvent } from '../connectors/vk.connector.ts';
 import { AuthError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { firstProblem, TelegramUpdate, VK_EVENTS } from './schemas/webhook.schema.ts';
 
 export interface WebhookTargets {
   telegram(botId: string): TelegramConnector | undefined;
@@ -36,6 +37,10 @@ export const webhooksRoutes: FastifyPluginAsync<{ targets: () => WebhookTargets 
       typeof (update as { update_id?: unknown }).update_id !== 'number'
     )
       throw new ValidationError('update_id', 'a Telegram Update object is expected');
+    // Signed but malformed (fields the connector reads missing or of the wrong type): 400, not a TypeError
+    // in a handler answered 500 (issue 9).
+    const problem = firstProblem(TelegramUpdate, update);
+    if (problem) throw new ValidationError(problem[0], problem[1]);
     await bot.handleUpdate(update);
     return reply.code(200).send({ ok: true });
   });
@@ -52,6 +57,14 @@ export const webhooksRoutes: FastifyPluginAsync<{ targets: () => WebhookTargets 
     if (event.type === 'confirmation') return reply.type('text/plain').send(community.confirmation);
     if (typeof event.secret !== 'string' || !same(event.secret, community.callbackSecret ?? ''))
       throw new AuthError('the Callback API secret is missing or wrong', { code: 'WEBHOOK_FORGED' });
+    // Signed but malformed: 400 naming the field, not a TypeError in the connector answered 500 (issue 9).
+    const shape = VK_EVENTS[event.type];
+    const problem =
+      (event.event_id !== undefined && typeof event.event_id !== 'string'
+        ? (['event_id', 'must be a string'] as [string, string])
+        : undefined) ??
+      (shape && firstProblem(shape.check, shape.part(event.object), shape.at));
+    if (problem) throw new ValidationError(problem[0], problem[1]);
     await community.handleEvent(event);
     return reply.type('text/plain').send('ok');
   });

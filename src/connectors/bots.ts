@@ -9,6 +9,7 @@ import type { SlaDeadlines } from '../domain/sla.ts';
 import type { InboundMessage, OutboundMessage } from '../domain/types.ts';
 import { queueOutbound, type OutboundDeps } from '../responders/outbound.ts';
 import type { CitizenStore } from '../store/citizen.store.ts';
+import type { CursorStore } from '../store/cursor.store.ts';
 import type { ReferenceStore } from '../store/reference.store.ts';
 import type { ConnectorAlerts } from './alerts.ts';
 import { createCitizenDialog, type DialogInput, type DialogReply, type PollVoter } from './citizen-dialog.ts';
@@ -71,6 +72,8 @@ export interface BotsDeps extends OutboundDeps {
   staffHandler?: StaffHandler;
   /** Votes in polls (buttons and native poll answers). */
   polls?: PollVoter;
+  /** Positions in update streams kept across restarts (the VK Bots Long Poll `ts`). */
+  cursors?: CursorStore;
 }
 
 export interface Bots {
@@ -192,6 +195,14 @@ export function createBots(deps: BotsDeps): Bots {
       confirmation: confirmations.length ? (confirmations[i] ?? confirmations[0]) : undefined,
       callbackSecret: config.VK_CALLBACK_SECRET,
       pollWaitS: config.VK_POLL_WAIT_S,
+      ...(deps.cursors
+        ? {
+            cursor: {
+              load: () => deps.cursors!.get(`vk-longpoll:${config.VK_GROUP_ID![i]}`),
+              save: (ts: string) => deps.cursors!.set(`vk-longpoll:${config.VK_GROUP_ID![i]}`, ts),
+            },
+          }
+        : {}),
     }),
   );
   const all: Connector[] = [...telegram, ...vk];

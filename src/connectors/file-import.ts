@@ -78,6 +78,13 @@ export function rowToMessage(
   source: string,
   now: Date,
 ): InboundMessage | string {
+  // A JSON Lines value that is an object or an array is not a field value (and String() of one may even
+  // throw, `{"toString": 1}`, stopping the whole import): the row is refused with its reason (issue 9).
+  for (const col of new Set(Object.values(map) as (string | undefined)[])) {
+    const v = col === undefined ? undefined : row[col];
+    if (v !== null && typeof v === 'object')
+      return `column "${col}" holds ${Array.isArray(v) ? 'an array' : 'an object'}, not a value`;
+  }
   const get = (col?: string) => {
     if (!col) return undefined;
     const v = row[col];

@@ -300,6 +300,9 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
         ? forwardedPost(reply)
         : `${chat.id}:${reply.message_id}`;
     const senderChat = (m as { sender_chat?: { id: number; title?: string } }).sender_chat;
+    // A group message names its sender in `from` (or `sender_chat`, an anonymous admin); one with neither is
+    // malformed: ignored like a service message, not a TypeError answered 500 (issue 9, «Hostile input»).
+    if (kind === 'group' && !senderChat && !m.from) return;
     const author =
       kind === 'channel' || senderChat
         ? { id: `chat${(senderChat ?? chat).id}`, name: (senderChat ?? chat).title }

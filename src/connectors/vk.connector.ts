@@ -170,6 +170,11 @@ export interface VkConnectorOptions extends VkClientOptions, BotConnectorDeps {
   callbackSecret?: string;
   /** Long-poll wait, seconds. @defaultValue 25 */
   pollWaitS?: number;
+  /**
+   * Where the Bots Long Poll's `ts` is kept between starts: a restart resumes after the last events handled
+   * instead of at VK's current `ts`, which skipped everything that came while the process was down.
+   */
+  cursor?: { load(): Promise<string | undefined>; save(ts: string): Promise<void> };
 }
 
 export interface VkEvent {
@@ -402,6 +407,7 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
         const res = await fetch(u, { signal: abort!.signal });
         if (!res.ok) throw new Error(`long poll answered HTTP ${res.status}`);
         const body = (await res.json()) as { ts?: string; updates?: VkEvent[]; failed?: number };
+        const before = server.ts;
         if (body.failed === 1) server.ts = String(body.ts);
         else if (body.failed)
           server = undefined; // key expired or lost: ask for a new server
@@ -412,6 +418,12 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
           }
           server.ts = String(body.ts);
         }
+        // Written after the events were handled: a crash before it only makes VK deliver them again, and
+        // they are stored once (unique source + external id).
+        if (server && server.ts !== before)
+          await opts.cursor
+            ?.save(server.ts)
+            .catch((err: unknown) => log.warn({ err }, 'could not store the long-poll position'));
         if (lastError) await opts.alerts.clear(source).catch(() => undefined);
         lastError = undefined;
         backoff = 1000;
@@ -459,6 +471,17 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
           lastError = `groups.getLongPollServer failed: ${(err as Error).message}`;
           return undefined;
         });
+        // Resume where the last run stopped (VK keeps the events for a while and answers `failed: 1` with a
+        // fresh ts when they are gone); a stored ts ahead of VK's (a reset server) is ignored.
+        const saved = await opts.cursor?.load().catch(() => undefined);
+        if (
+          first &&
+          saved &&
+          /^\d+$/.test(saved) &&
+          /^\d+$/.test(String(first.ts)) &&
+          Number(saved) < Number(first.ts)
+        )
+          first.ts = saved;
         loop = poll(first);
       }
       log.info({ mode }, 'VK connector started');

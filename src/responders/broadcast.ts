@@ -45,6 +45,8 @@ export interface BroadcastDeps {
   maxAttempts?: number;
   /** Pause of a lane after «authorization failed». @defaultValue 60000 */
   authRetryMs?: number;
+  /** How long a platform outage (temporary faults in a row) is waited out before tries count again. @defaultValue 3600000 */
+  outageRetryMs?: number;
   /** How often a run looks at its campaign's status (pause, cancel). @defaultValue 500 */
   statusPollMs?: number;
 }
@@ -167,6 +169,7 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
   const maxInFlight = deps.maxInFlight ?? 8;
   const maxAttempts = deps.maxAttempts ?? 5;
   const authRetryMs = deps.authRetryMs ?? 60_000;
+  const outageRetryMs = deps.outageRetryMs ?? 3_600_000;
   const statusPollMs = deps.statusPollMs ?? 500;
   const runs = new Set<Run>();
   let closing = false;
@@ -191,7 +194,11 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
       items = [];
       flushing = flushing
         .then(() => store.markSentMany(batch))
-        .catch((err: unknown) => log.error({ err, rows: batch.length }, 'could not mark deliveries sent'));
+        .catch((err: unknown) => {
+          // The database is away (a restart): kept for the next tick, so they end `sent`, not `uncertain`.
+          items.unshift(...batch);
+          log.error({ err, rows: batch.length }, 'could not mark deliveries sent; will retry');
+        });
       return flushing;
     };
     const timer = setInterval(() => void (items.length && flush()), 100);
@@ -244,6 +251,9 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
     let pauseUntil = 0;
     let alerted = false;
     let lastSend = -Infinity;
+    /** Temporary faults in a row with no success in between: more than one means the platform is down. */
+    let faultStreak = 0;
+    let faultSince = 0;
 
     const next = async (): Promise<DeliveryRef | undefined> => {
       for (;;) {
@@ -282,6 +292,7 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
         return;
       }
       tally.sent++;
+      faultStreak = 0;
       // Written in batches (every 100 ms): a crash before the write leaves the row `sending`, i.e. uncertain
       // for Telegram and resent with the same random_id for VK — never sent twice either way.
       marks.add(ref.id, externalId);
@@ -332,6 +343,20 @@ export function createBroadcaster(deps: BroadcastDeps): Broadcaster {
           if (e.noAnswer && !vk) {
             await store.markUncertain(ref.id, reason);
             tally.uncertain++;
+            return;
+          }
+          if (faultStreak++ === 0) faultSince = Date.now();
+          if (faultStreak > 1 && Date.now() - faultSince < outageRetryMs) {
+            // The platform is down (issue 9, «Faults»: a minute of 5xx used up every delivery's 5 tries and
+            // failed them): the lane waits with a backoff growing to 30 s, and the try is given back.
+            await store.release(ref.id, reason, true);
+            ref.attempts--;
+            tally.retried++;
+            queue.unshift(ref);
+            pauseUntil = Math.max(
+              pauseUntil,
+              Date.now() + Math.min(30_000, 500 * 2 ** Math.min(faultStreak, 6)),
+            );
             return;
           }
           if (ref.attempts >= maxAttempts) {

@@ -267,24 +267,29 @@ export function createPolls(deps: PollsDeps): Polls {
     return { poll, option: Number(m[2]) };
   }
 
+  /** A checked draft (its segment must exist) as the columns of a poll in `draft`. */
+  async function draftColumns(draft: PollDraft, createdBy: string) {
+    const d = checkDraft(draft);
+    if (d.segmentId != null) await rulesOf({ segmentId: d.segmentId });
+    return {
+      question: d.question,
+      options: d.options,
+      segmentId: d.segmentId ?? null,
+      channel: d.channel,
+      mode: d.mode,
+      closesAt: d.closesAt,
+      status: 'draft',
+      createdBy,
+    };
+  }
+
   return {
     get,
     results,
     list: (f) => store.listPolls(f),
 
     async create(draft, actor) {
-      const d = checkDraft(draft);
-      if (d.segmentId != null) await rulesOf({ segmentId: d.segmentId });
-      return store.createPoll({
-        question: d.question,
-        options: d.options,
-        segmentId: d.segmentId ?? null,
-        channel: d.channel,
-        mode: d.mode,
-        closesAt: d.closesAt,
-        status: 'draft',
-        createdBy: actor,
-      });
+      return store.createPoll(await draftColumns(draft, actor));
     },
 
     async update(id, patch, actor) {
@@ -293,25 +298,18 @@ export function createPolls(deps: PollsDeps): Polls {
         throw new ConflictError(`poll ${id} is ${p.status}; only drafts are edited`, {
           code: 'POLL_NOT_DRAFT',
         });
-      const d = checkDraft({
-        question: patch.question ?? p.question,
-        options: patch.options ?? p.options,
-        segmentId: patch.segmentId === undefined ? p.segmentId : patch.segmentId,
-        channel: patch.channel ?? (p.channel as PollChannel),
-        mode: patch.mode ?? (p.mode as PollMode),
-        closesAt: patch.closesAt ?? p.closesAt,
-      });
-      if (d.segmentId != null) await rulesOf({ segmentId: d.segmentId });
-      const row = await store.updatePoll(id, ['draft', 'pending_approval'], {
-        question: d.question,
-        options: d.options,
-        segmentId: d.segmentId ?? null,
-        channel: d.channel,
-        mode: d.mode,
-        closesAt: d.closesAt,
-        status: 'draft',
-        createdBy: p.createdBy ?? actor,
-      });
+      const columns = await draftColumns(
+        {
+          question: patch.question ?? p.question,
+          options: patch.options ?? p.options,
+          segmentId: patch.segmentId === undefined ? p.segmentId : patch.segmentId,
+          channel: patch.channel ?? (p.channel as PollChannel),
+          mode: patch.mode ?? (p.mode as PollMode),
+          closesAt: patch.closesAt ?? p.closesAt,
+        },
+        p.createdBy ?? actor,
+      );
+      const row = await store.updatePoll(id, ['draft', 'pending_approval'], columns);
       if (!row) throw new ConflictError(`poll ${id} changed meanwhile`, { code: 'POLL_NOT_DRAFT' });
       return row;
     },

@@ -9,6 +9,8 @@
  * nothing — and posted (PDF and XLSX as two documents per chat, each an outbox row with its own key).
  */
 import { eq, sql } from 'drizzle-orm';
+import { maskText } from './privacy.ts';
+import { incidentAuthorNames } from '../store/privacy.store.ts';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { REGION_UTC_OFFSET_MINUTES } from '../domain/calendar.ts';
@@ -277,8 +279,18 @@ export async function buildWeeklyReport(
     }))
     .sort((a, b) => b.incidents - a.incidents || b.overdue - a.overdue || a.name.localeCompare(b.name, 'ru'));
 
-  const problems = (await topProblems(deps.database, { from, to, limit: 10 })).map((p) => ({
-    title: p.title,
+  // Titles and summaries are citizens' words: the report (read by every analytics role, posted to chats)
+  // carries no contacts and no names of those who wrote.
+  const top = await topProblems(deps.database, { from, to, limit: 10 });
+  const topNames = await incidentAuthorNames(
+    deps.database,
+    top.flatMap((p) => p.incidentIds),
+  );
+  const problems = top.map((p) => ({
+    title: maskText(
+      p.title,
+      p.incidentIds.flatMap((id) => topNames.get(id) ?? []),
+    ),
     municipality: p.municipality
       ? (ref.municipalities.get(p.municipality)?.shortName ?? p.municipality)
       : null,
@@ -318,6 +330,10 @@ export async function buildWeeklyReport(
           from incidents where status in (${openStatuses}) and resolution_due < ${to}
           order by resolution_due asc, id asc limit ${LIST}`,
   );
+  const overdueNames = await incidentAuthorNames(
+    deps.database,
+    overdueRows.map((r) => Number(r.id)),
+  );
   const overdue = overdueRows.map((r) => {
     const due = new Date(r.resolution_due);
     return {
@@ -330,7 +346,7 @@ export async function buildWeeklyReport(
       agency: r.agency_id ? (ref.agencies.get(r.agency_id)?.name ?? r.agency_id) : 'не назначено',
       due: shortDate.format(due),
       daysOverdue: Math.max(0, Math.floor((Math.min(now.getTime(), to.getTime()) - due.getTime()) / DAY_MS)),
-      summary: (r.summary ?? '').slice(0, 140),
+      summary: maskText(r.summary ?? '', overdueNames.get(Number(r.id))).slice(0, 140),
     };
   });
   const overdueTotal = Number(overdueRows[0]?.total ?? 0);

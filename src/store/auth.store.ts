@@ -74,17 +74,20 @@ export function createAuthStore(database: Database, staff: StaffStore): AuthStor
         return { ok: false, reason: 'locked', until: user.lockedUntil };
       const good = await argonVerify(user.passwordHash, password).catch(() => false);
       if (!good) {
-        const failed = user.failedLogins + 1;
-        const lock = failed >= MAX_FAILED_LOGINS;
-        await db
+        // Counted in one statement (issue 9, «Hostile input»): read-then-write lost the count when guesses
+        // came in parallel — 24 at once all read 0 and wrote 1, and the account never locked.
+        const until = new Date(now.getTime() + LOCKOUT_MS);
+        const [row] = await db
           .update(u)
           .set({
-            failedLogins: lock ? 0 : failed,
-            lockedUntil: lock ? new Date(now.getTime() + LOCKOUT_MS) : null,
+            failedLogins: sql`case when ${u.failedLogins} + 1 >= ${MAX_FAILED_LOGINS} then 0 else ${u.failedLogins} + 1 end`,
+            lockedUntil: sql`case when ${u.failedLogins} + 1 >= ${MAX_FAILED_LOGINS} then ${until.toISOString()}::timestamptz else ${u.lockedUntil} end`,
           })
-          .where(eq(u.id, user.id));
-        return lock
-          ? { ok: false, reason: 'locked', until: new Date(now.getTime() + LOCKOUT_MS) }
+          .where(eq(u.id, user.id))
+          .returning({ lockedUntil: u.lockedUntil });
+        const lockedUntil = row?.lockedUntil;
+        return lockedUntil && lockedUntil > now
+          ? { ok: false, reason: 'locked', until: lockedUntil }
           : { ok: false, reason: 'invalid' };
       }
       await db.update(u).set({ failedLogins: 0, lockedUntil: null }).where(eq(u.id, user.id));

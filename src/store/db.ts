@@ -54,6 +54,15 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     pool.on('error', () => {
       /* idle client errors (server restart) surface on the next query */
     });
+    // A client checked out of the pool (a transaction between two statements) has no 'error' listener of the
+    // pool's: when the server restarts then, pg emits 'error' on it and, unheard, that ends the process. With
+    // this listener the error reaches the transaction's next statement instead, which fails and releases the
+    // client (issue 9, «Faults»: a worker died on `pg_ctl stop -m immediate`).
+    pool.on('connect', (client) => {
+      client.on('error', () => {
+        /* surfaces as the failure of the statement in flight or the next one */
+      });
+    });
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     const database: Database = {
       db,

@@ -121,8 +121,11 @@ export interface OutreachStore {
   markBlocked(deliveryId: number, error: string): Promise<void>;
   markFailed(deliveryId: number, error: string): Promise<void>;
   markUncertain(deliveryId: number, error: string): Promise<void>;
-  /** sending → pending (a «slow down» answer or a temporary fault: the message is tried again). */
-  release(deliveryId: number, error: string): Promise<void>;
+  /**
+   * sending → pending (a «slow down» answer or a temporary fault: the message is tried again); `refund` gives
+   * the claim's try back (a platform outage is not the message's fault).
+   */
+  release(deliveryId: number, error: string, refund?: boolean): Promise<void>;
   /** All pending deliveries through `sourceId` fail (no bot or community is configured for it). */
   failSource(campaignId: number, sourceId: string, error: string): Promise<number>;
   status(id: number): Promise<CampaignStatus | undefined>;
@@ -458,11 +461,13 @@ export function createOutreachStore(database: Database): OutreachStore {
         [deliveryId, error.slice(0, 500)],
       );
     },
-    async release(deliveryId, error) {
+    async release(deliveryId, error, refund = false) {
       await q(
-        `update campaign_deliveries set status = 'pending', error = $2, updated_at = now()
+        `update campaign_deliveries
+         set status = 'pending', error = $2, updated_at = now(),
+             attempts = greatest(attempts - case when $3 then 1 else 0 end, 0)
          where id = $1 and status = 'sending'`,
-        [deliveryId, error.slice(0, 500)],
+        [deliveryId, error.slice(0, 500), refund],
       );
     },
     async failSource(campaignId, sourceId, error) {

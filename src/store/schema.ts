@@ -72,6 +72,9 @@ export const authors = pgTable(
     /** When the platform said the citizen blocked the bot (`blocked` set; a new message clears it). */
     blockedAt: ts('blocked_at'),
     createdAt: createdAt(),
+    /** Name and platform id removed (migration 0011): by the retention job or on the citizen's request. */
+    anonymizedAt: ts('anonymized_at'),
+    anonymizedReason: text('anonymized_reason'), // retention | request
   },
   (t) => [uniqueIndex('authors_platform_external_uq').on(t.platform, t.externalId)],
 );
@@ -461,6 +464,7 @@ export const outboundMessages = pgTable(
       .on(t.createdAt)
       .where(sql`status = 'pending'`),
     index('outbound_incident_idx').on(t.incidentId),
+    index('outbound_created_idx').on(t.createdAt),
   ],
 );
 

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { ValidationError } from '../domain/errors.ts';
+import { unstorable } from '../domain/storable.ts';
 import type { InboundMessage } from '../domain/types.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { ReferenceStore } from '../store/reference.store.ts';
@@ -121,6 +122,13 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
 
   return {
     ingest(msg) {
+      // A message PostgreSQL cannot store (a NUL, a lone surrogate, an invalid date — from a connector or a
+      // file row) would fail the multi-row INSERT of its whole batch, other callers' messages with it:
+      // it is refused alone, before it joins a batch (issue 9, «Hostile input»).
+      if (!(msg.postedAt instanceof Date) || Number.isNaN(msg.postedAt.getTime()))
+        return Promise.reject(new ValidationError('postedAt', 'is not a valid date'));
+      const bad = unstorable(msg);
+      if (bad) return Promise.reject(new ValidationError(bad.field, bad.reason));
       return new Promise<IngestResult>((resolve, reject) => {
         pending.push({ msg, resolve, reject });
         schedule();

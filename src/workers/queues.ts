@@ -1,8 +1,8 @@
 /**
  * Queue names, job payloads and job-id rules in one place (STYLE.md, habit 5).
  * analyze → route → notify / draft, plus the repeatable sla-watch, send (messages to citizens), and
- * conflicts (alerts on conflict situations), the repeatable polls check (closing polls at their time), and
- * broadcast (one campaign's run).
+ * conflicts (alerts on conflict situations), the repeatable polls check (closing polls at their time),
+ * broadcast (one campaign's run), and the repeatable privacy retention pass.
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisHandle } from './redis.ts';
@@ -17,6 +17,7 @@ export const QUEUE_NAMES = [
   'conflicts',
   'polls',
   'broadcast',
+  'privacy',
 ] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -41,6 +42,8 @@ export interface JobData {
   polls: { kind: 'tick' };
   /** A campaign's run (job id `broadcast-<id>`, added by responders/broadcast.ts kickCampaign). */
   broadcast: { campaignId: number };
+  /** The repeatable retention pass (personal data past their period anonymised, responders/privacy.ts). */
+  privacy: { kind: 'retention' };
 }
 
 /** Retries with exponential backoff; finished jobs kept for a while so they stay visible. */

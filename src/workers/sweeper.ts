@@ -1,8 +1,8 @@
 /**
  * The sweeper: the database is the source of truth, Redis only carries work. Messages stuck in a state
  * and incidents whose notify/draft never happened are re-enqueued, so losing Redis delays work and loses
- * nothing. It also (re)installs the repeatable sla-watch job, the conflict scan and the polls check, which a
- * flushed Redis forgets.
+ * nothing. It also (re)installs the repeatable sla-watch job, the conflict scan, the polls check and the
+ * privacy retention pass, which a flushed Redis forgets.
  */
 import type { Logger } from 'pino';
 import type { IncidentStore } from '../store/incident.store.ts';
@@ -29,6 +29,8 @@ export interface SweeperOptions {
   conflictScanEveryMs?: number;
   /** Period of the polls check (closing polls at their time). @defaultValue 30000 */
   pollsEveryMs?: number;
+  /** Period of the privacy retention pass (personal data past their period). @defaultValue 3600000 */
+  privacyEveryMs?: number;
   /** Messages per re-enqueued job. @defaultValue 100 */
   batch?: number;
   /** Campaigns: (re)adds the run job of approved campaigns whose time has come and of running ones. */
@@ -46,6 +48,7 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
   const stuckAfter = opts.stuckAfterMs ?? 60_000;
   const batch = opts.batch ?? 100;
   let running = false;
+  let inFlightChecked = false;
 
   async function sweep(now = new Date()) {
     const before = new Date(now.getTime() - stuckAfter);
@@ -76,6 +79,12 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
       await opts.queues.add('send', { outboundId: id });
       incidents++;
     }
+    // Rows left `sending` by a process that died mid-send, whose job Redis may have lost too: looked at once
+    // per start (the state is rare and not indexed); the send job decides whether to resend (issue 9).
+    if (!inFlightChecked && opts.outbound) {
+      for (const id of await opts.outbound.inFlight(1000)) await opts.queues.add('send', { outboundId: id });
+      inFlightChecked = true;
+    }
     await opts.queues
       .get('sla-watch')
       .upsertJobScheduler(
@@ -96,6 +105,13 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
         'polls-tick',
         { every: opts.pollsEveryMs ?? 30_000 },
         { name: 'polls', data: { kind: 'tick' } },
+      );
+    await opts.queues
+      .get('privacy')
+      .upsertJobScheduler(
+        'privacy-retention',
+        { every: opts.privacyEveryMs ?? 3_600_000 },
+        { name: 'privacy', data: { kind: 'retention' } },
       );
     // A campaign's run job has its own id: adding it while it runs or waits is a no-op.
     await opts.broadcasts?.kick();

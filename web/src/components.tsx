@@ -90,6 +90,15 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { data, error, loading, reload: (silent = false) => run(silent), setData: set };
 }
 
+/** Calls `fn` every `ms` while `on` (live refresh). */
+export function useEvery(on: boolean, ms: number, fn: () => void) {
+  useEffect(() => {
+    if (!on) return;
+    const t = setInterval(fn, ms);
+    return () => clearInterval(t);
+  }, [on, ms]);
+}
+
 /**
  * The error line, then «Загрузка…» until the first answer, then `children` with the data.
  * `error`, when set, is shown instead of the loader's own.

@@ -1,7 +1,11 @@
 // Conflict situations: spikes of negative messages, toxic threads, repeated appeals, rude or late replies.
 // The list refreshes live; an alert is acknowledged with one button; the detection settings are below.
 import { useState } from 'preact/hooks';
-import { ALERT_KIND_LABELS, ALERT_SEVERITY_LABELS } from '../../../src/domain/conflicts.ts';
+import {
+  ALERT_KIND_LABELS,
+  ALERT_SEVERITY_LABELS,
+  type AlertSettings,
+} from '../../../src/domain/conflicts.ts';
 import { api, ApiError, errorText } from '../api';
 import { Empty, ErrorLine, Field, Notice, Pager, Select, useLoad, WhenLoaded } from '../components';
 import { fmtDateTime, incidentNumber, labelOptions } from '../format';
@@ -11,16 +15,6 @@ import { useAlertStream } from '../stream';
 import type { AlertItem, Page } from '../types';
 
 const LIMIT = 50;
-
-interface AlertSettings {
-  spikeK: number;
-  spikeMinCount: number;
-  toxicThreshold: number;
-  repeatCount: number;
-  repeatWindowHours: number;
-  replyToxicScore: number;
-  centerChatId: string | null;
-}
 
 /** The alert's text without its title and link lines (the table shows those as columns). */
 const body = (text: string) =>

@@ -13,7 +13,7 @@ import {
   type TextToken,
 } from '../../../src/responders/campaign-text.ts';
 import { api } from '../api';
-import { Empty, ErrorLine, Field, Notice, Select, useLoad, WhenLoaded } from '../components';
+import { Empty, ErrorLine, Field, Notice, Select, useEvery, useLoad, WhenLoaded } from '../components';
 import { fmtDateTime, fmtNumber, fmtPercent, labelOptions } from '../format';
 import { useReference } from '../reference';
 import type { AudienceCount, AuthResponse, CampaignItem, Page, SegmentItem, SegmentRules } from '../types';
@@ -22,7 +22,18 @@ import type { AudienceCount, AuthResponse, CampaignItem, Page, SegmentItem, Segm
 const WRITERS = ['smm', 'center_head', 'direction_head', 'curator'];
 const APPROVERS = ['center_head', 'direction_head', 'curator'];
 const LIVE = ['approved', 'running'];
+/** How often a running broadcast's statistics refresh. */
+const LIVE_MS = 3000;
 const PLATFORM_LABELS: Record<string, string> = { telegram: 'Telegram', vk: 'ВКонтакте' };
+
+/** The state of a campaign as a badge. */
+function CampaignStatus({ c, testid }: { c: CampaignItem; testid: string }) {
+  return (
+    <span class={`badge cs-${c.status}`} data-testid={testid}>
+      {CAMPAIGN_STATUS_LABELS[c.status] ?? c.statusLabel}
+    </span>
+  );
+}
 
 function useRoles() {
   const me = useLoad(() => api.get<AuthResponse>('/auth/me'), []);
@@ -135,6 +146,35 @@ function toggle<T>(list: T[] | undefined, v: T): T[] {
   return l.includes(v) ? l.filter((x) => x !== v) : [...l, v];
 }
 
+/** A checkbox per `[value, label]` item; `checked` holds the checked values. */
+function Checks<V extends string>({
+  testid,
+  items,
+  checked,
+  onToggle,
+}: {
+  testid: string;
+  items: [V, string | undefined][];
+  checked: V[] | undefined;
+  onToggle: (v: V) => void;
+}) {
+  return (
+    <>
+      {items.map(([v, text]) => (
+        <label class="check" key={v}>
+          <input
+            type="checkbox"
+            data-testid={`${testid}-${v}`}
+            checked={checked?.includes(v) ?? false}
+            onChange={() => onToggle(v)}
+          />
+          {text}
+        </label>
+      ))}
+    </>
+  );
+}
+
 function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDone: () => void }) {
   const ref = useReference();
   const [name, setName] = useState(segment?.name ?? '');
@@ -212,44 +252,27 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
         </fieldset>
         <fieldset>
           <legend>Темы (хотя бы одна общая; пусто — любые)</legend>
-          {ref.data.sectors
-            .filter((s) => s.code !== 'other')
-            .map((s) => (
-              <label class="check" key={s.code}>
-                <input
-                  type="checkbox"
-                  data-testid={`segment-topic-${s.code}`}
-                  checked={rules.topics?.includes(s.code) ?? false}
-                  onChange={() => setRules({ ...rules, topics: toggle(rules.topics, s.code) })}
-                />
-                {s.name}
-              </label>
-            ))}
+          <Checks
+            testid="segment-topic"
+            items={ref.data.sectors.filter((s) => s.code !== 'other').map((s) => [s.code, s.name])}
+            checked={rules.topics}
+            onToggle={(v) => setRules({ ...rules, topics: toggle(rules.topics, v) })}
+          />
         </fieldset>
         <fieldset>
           <legend>Платформы и язык обращения</legend>
-          {(['telegram', 'vk'] as const).map((p) => (
-            <label class="check" key={p}>
-              <input
-                type="checkbox"
-                data-testid={`segment-platform-${p}`}
-                checked={rules.platforms?.includes(p) ?? false}
-                onChange={() => setRules({ ...rules, platforms: toggle(rules.platforms, p) })}
-              />
-              {PLATFORM_LABELS[p]}
-            </label>
-          ))}
-          {LANGUAGES.map((l) => (
-            <label class="check" key={l.code}>
-              <input
-                type="checkbox"
-                data-testid={`segment-language-${l.code}`}
-                checked={rules.languages?.includes(l.code) ?? false}
-                onChange={() => setRules({ ...rules, languages: toggle(rules.languages, l.code) })}
-              />
-              {l.name}
-            </label>
-          ))}
+          <Checks
+            testid="segment-platform"
+            items={(['telegram', 'vk'] as const).map((p) => [p, PLATFORM_LABELS[p]])}
+            checked={rules.platforms}
+            onToggle={(v) => setRules({ ...rules, platforms: toggle(rules.platforms, v) })}
+          />
+          <Checks
+            testid="segment-language"
+            items={LANGUAGES.map((l) => [l.code, l.name])}
+            checked={rules.languages}
+            onToggle={(v) => setRules({ ...rules, languages: toggle(rules.languages, v) })}
+          />
         </fieldset>
       </div>
       <p>
@@ -276,11 +299,7 @@ function Campaigns() {
   const list = useLoad(() => api.get<Page<CampaignItem>>('/campaigns', { status, limit: 100 }), [status]);
   const live = list.data?.items.some((c) => LIVE.includes(c.status)) ?? false;
   // Statistics of running broadcasts move: refresh every few seconds while one runs.
-  useEffect(() => {
-    if (!live) return;
-    const t = setInterval(() => list.reload(true), 3000);
-    return () => clearInterval(t);
-  }, [live]);
+  useEvery(live, LIVE_MS, () => list.reload(true));
 
   return (
     <>
@@ -343,9 +362,7 @@ function Campaigns() {
                       </a>
                     </td>
                     <td>
-                      <span class={`badge cs-${c.status}`} data-testid="campaign-status">
-                        {CAMPAIGN_STATUS_LABELS[c.status] ?? c.statusLabel}
-                      </span>
+                      <CampaignStatus c={c} testid="campaign-status" />
                     </td>
                     <td>{CHANNEL_LABELS[c.channel] ?? c.channel}</td>
                     <td>{c.segmentName}</td>
@@ -421,25 +438,44 @@ function CampaignPanel({
   const [notice, setNotice] = useState<string | null>(null);
   const c = campaign.data ?? null;
   const running = c !== null && LIVE.includes(c.status);
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(() => campaign.reload(true), 3000);
-    return () => clearInterval(t);
-  }, [running]);
+  useEvery(running, LIVE_MS, () => campaign.reload(true));
 
   if (campaign.loading && id !== 'new') return null;
   const editable = roles.canWrite && (c === null || ['draft', 'pending_approval'].includes(c.status));
   const form = draft ?? draftOf(c);
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setDraft({ ...form, [k]: v });
+  const setButton = (i: number, patch: Partial<Draft['buttons'][number]>) =>
+    set(
+      'buttons',
+      form.buttons.map((x, j) => (j === i ? { ...x, ...patch } : x)),
+    );
+  /** The input of a text field of the draft (disabled unless the campaign is editable). */
+  const input = (
+    k: 'title' | 'photoUrl' | 'scheduledAt',
+    testid: string,
+    attrs: { class?: string; type?: string },
+  ) => (
+    <input
+      {...attrs}
+      value={form[k]}
+      disabled={!editable}
+      data-testid={testid}
+      onInput={(e) => set(k, e.currentTarget.value)}
+    />
+  );
+  /** A campaign the server answered with: shown, the edits dropped, `done` said. */
+  const show = (next: CampaignItem, done: string) => {
+    campaign.setData(next);
+    setDraft(null);
+    setNotice(done);
+  };
 
   async function act(what: string, done: string, body?: unknown) {
     setError(null);
     setNotice(null);
     try {
       const next = await api.post<CampaignItem>(`/campaigns/${c!.id}/${what}`, body);
-      campaign.setData(next);
-      setDraft(null);
-      setNotice(done);
+      show(next, done);
       onChanged(next.id);
     } catch (e) {
       setError(e);
@@ -463,9 +499,7 @@ function CampaignPanel({
       const next = c
         ? await api.patch<CampaignItem>(`/campaigns/${c.id}`, body)
         : await api.post<CampaignItem>('/campaigns', body);
-      campaign.setData(next);
-      setDraft(null);
-      setNotice('Черновик сохранён.');
+      show(next, 'Черновик сохранён.');
       if (notify) onChanged(next.id);
       return next;
     } catch (e) {
@@ -481,11 +515,7 @@ function CampaignPanel({
     <div class="box campaign-panel" data-testid="campaign-panel">
       <div class="page-head">
         <h2>{c ? c.title : 'Новая рассылка'}</h2>
-        {c && (
-          <span class={`badge cs-${c.status}`} data-testid="panel-status">
-            {CAMPAIGN_STATUS_LABELS[c.status] ?? c.statusLabel}
-          </span>
-        )}
+        {c && <CampaignStatus c={c} testid="panel-status" />}
         <button type="button" class="link" onClick={onClose}>
           Закрыть
         </button>
@@ -496,13 +526,7 @@ function CampaignPanel({
       <div class="campaign-body">
         <div class="campaign-form">
           <Field label="Название (видно только сотрудникам)">
-            <input
-              class="w-full"
-              value={form.title}
-              disabled={!editable}
-              data-testid="campaign-title"
-              onInput={(e) => set('title', e.currentTarget.value)}
-            />
+            {input('title', 'campaign-title', { class: 'w-full' })}
           </Field>
           <Field label='Текст: <b>, <i>, <u>, <s>, <code>, <a href="https://…">'>
             <textarea
@@ -520,13 +544,7 @@ function CampaignPanel({
             </div>
           )}
           <Field label="Фото (адрес https://…, необязательно)">
-            <input
-              class="w-full"
-              value={form.photoUrl}
-              disabled={!editable}
-              data-testid="campaign-photo"
-              onInput={(e) => set('photoUrl', e.currentTarget.value)}
-            />
+            {input('photoUrl', 'campaign-photo', { class: 'w-full' })}
           </Field>
           <fieldset>
             <legend>Кнопки-ссылки (до {MAX_BUTTONS}; под сообщением всегда есть «Отписаться»)</legend>
@@ -538,12 +556,7 @@ function CampaignPanel({
                   value={b.text}
                   disabled={!editable}
                   data-testid={`campaign-button-text-${i}`}
-                  onInput={(e) =>
-                    set(
-                      'buttons',
-                      form.buttons.map((x, j) => (j === i ? { ...x, text: e.currentTarget.value } : x)),
-                    )
-                  }
+                  onInput={(e) => setButton(i, { text: e.currentTarget.value })}
                 />
                 <input
                   class="url"
@@ -551,12 +564,7 @@ function CampaignPanel({
                   value={b.url}
                   disabled={!editable}
                   data-testid={`campaign-button-url-${i}`}
-                  onInput={(e) =>
-                    set(
-                      'buttons',
-                      form.buttons.map((x, j) => (j === i ? { ...x, url: e.currentTarget.value } : x)),
-                    )
-                  }
+                  onInput={(e) => setButton(i, { url: e.currentTarget.value })}
                 />
                 {editable && (
                   <button
@@ -607,13 +615,7 @@ function CampaignPanel({
               />
             </Field>
             <Field label="Когда (время барнаульское; пусто — сразу после согласования)">
-              <input
-                type="datetime-local"
-                value={form.scheduledAt}
-                disabled={!editable}
-                data-testid="campaign-schedule"
-                onInput={(e) => set('scheduledAt', e.currentTarget.value)}
-              />
+              {input('scheduledAt', 'campaign-schedule', { type: 'datetime-local' })}
             </Field>
           </div>
           {c && c.audience !== null && (
@@ -759,11 +761,7 @@ function Preview({
           <div class="bubble-text" data-testid="preview-telegram">
             {renderTokens(tokens)}
           </div>
-          {labels.map((l, i) => (
-            <div class="bubble-button" key={i}>
-              {l}
-            </div>
-          ))}
+          <BubbleButtons labels={labels} />
         </div>
       )}
       {channel !== 'telegram' && (
@@ -772,14 +770,22 @@ function Preview({
           <div class="bubble-text" data-testid="preview-vk">
             {plainForVk(tokens) + (photoUrl ? `\n\n${photoUrl}` : '')}
           </div>
-          {labels.map((l, i) => (
-            <div class="bubble-button" key={i}>
-              {l}
-            </div>
-          ))}
+          <BubbleButtons labels={labels} />
         </div>
       )}
     </div>
+  );
+}
+
+function BubbleButtons({ labels }: { labels: string[] }) {
+  return (
+    <>
+      {labels.map((l, i) => (
+        <div class="bubble-button" key={i}>
+          {l}
+        </div>
+      ))}
+    </>
   );
 }
 

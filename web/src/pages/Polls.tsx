@@ -1,10 +1,21 @@
 // Polls and public discussions: the list, the editor, submission and approval (nothing goes out before),
 // closing, live results (bars by option, a table by municipality) and the summary of a discussion (sectors,
 // sentiment, recurring proposals, comments). Open polls and discussions refresh every few seconds.
-import { useEffect, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
-import { Empty, ErrorLine, Field, Notice, Select, useLoad, WhenLoaded } from '../components';
-import { fmtDateTime, fmtPercent, incidentNumber, label, SENTIMENT_LABELS } from '../format';
+import {
+  Empty,
+  ErrorLine,
+  Field,
+  Notice,
+  Select,
+  useEvery,
+  useLoad,
+  WhenLoaded,
+  type Loaded,
+} from '../components';
+import { fmtDateTime, fmtPercent, incidentNumber, label, labelOptions, SENTIMENT_LABELS } from '../format';
 import { useReference } from '../reference';
 import { href, navigate, type Route } from '../router';
 import type { DiscussionItem, DiscussionSummary, Page, PollItem, PollResults, SegmentItem } from '../types';
@@ -44,20 +55,178 @@ function localInput(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-/** Calls `fn` every `ms` while `on`. */
-function useEvery(on: boolean, ms: number, fn: () => void) {
-  useEffect(() => {
-    if (!on) return;
-    const t = setInterval(fn, ms);
-    return () => clearInterval(t);
-  }, [on, ms]);
-}
-
 function Bar({ share, testid }: { share: number; testid?: string }) {
   return (
     <span class="pl-bar" data-testid={testid}>
       <span class="pl-bar-fill" style={{ width: `${Math.round(Math.max(0, Math.min(1, share)) * 100)}%` }} />
     </span>
+  );
+}
+
+/** The status of a poll or a discussion as a badge. */
+function Status({
+  labels,
+  status,
+  testid,
+}: {
+  labels: Record<string, string>;
+  status: string;
+  testid?: string;
+}) {
+  return (
+    <span class={`badge pl-st-${status}`} data-testid={testid}>
+      {label(labels, status)}
+    </span>
+  );
+}
+
+const platformName = (sourceId: string) => (sourceId.startsWith('vk:') ? 'ВКонтакте' : 'Telegram');
+
+/** A button of a detail panel's actions. */
+function ActButton({
+  busy,
+  testid,
+  onClick,
+  children,
+}: {
+  busy: boolean;
+  testid: string;
+  onClick: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <button type="button" disabled={busy} data-testid={testid} onClick={onClick}>
+      {children}
+    </button>
+  );
+}
+
+/** The busy flag and the error of a detail panel's actions; `run` does one (errors go through `wrap`). */
+function useAction(wrap: (e: unknown) => unknown = (e) => e) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function run(fn: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(wrap(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { error, busy, run };
+}
+
+/**
+ * A tab of polls or discussions: the «new» toggle with its editor (a saved item is opened), the table of
+ * `list` (`head` is its header row, `row` the cells of an item) and the detail panel of the selected item.
+ */
+function ListTab<T extends { id: number }>({
+  kind,
+  path,
+  newText,
+  emptyText,
+  list,
+  selected,
+  head,
+  row,
+  editor,
+  detail,
+}: {
+  /** `poll` or `discussion`: the prefix of the test ids. */
+  kind: string;
+  path: string;
+  newText: string;
+  emptyText: string;
+  list: Loaded<Page<T>>;
+  selected: number | null;
+  head: ComponentChildren;
+  row: (item: T) => ComponentChildren;
+  editor: (onSaved: (item: T) => void) => ComponentChildren;
+  detail: (id: number, onChanged: () => void) => ComponentChildren;
+}) {
+  const [editing, setEditing] = useState(false);
+  const open = (id: number) => navigate(href(path, { id }));
+  return (
+    <>
+      <div class="toolbar">
+        <button type="button" data-testid={`${kind}-new`} onClick={() => setEditing(!editing)}>
+          {editing ? 'Скрыть редактор' : newText}
+        </button>
+      </div>
+      {editing &&
+        editor((item) => {
+          setEditing(false);
+          list.reload(true);
+          open(item.id);
+        })}
+      <WhenLoaded list={list}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <Empty text={emptyText} />
+          ) : (
+            <table class="grid" data-testid={`${kind}s`}>
+              <thead>
+                <tr>{head}</tr>
+              </thead>
+              <tbody>
+                {page.items.map((item) => (
+                  <tr
+                    key={item.id}
+                    data-testid={`${kind}-row`}
+                    class={item.id === selected ? 'pl-selected' : ''}
+                    onClick={() => open(item.id)}
+                  >
+                    {row(item)}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </WhenLoaded>
+      {selected && detail(selected, () => list.reload(true))}
+    </>
+  );
+}
+
+/** Counts of comments by a category with a bar of their share. */
+function ShareTable<T>({
+  title,
+  items,
+  total,
+  keyOf,
+  nameOf,
+}: {
+  title: string;
+  items: (T & { count: number })[];
+  total: number;
+  keyOf: (x: T) => string;
+  nameOf: (x: T) => ComponentChildren;
+}) {
+  return (
+    <table class="grid narrow">
+      <thead>
+        <tr>
+          <th>{title}</th>
+          <th class="pl-bar-cell" />
+          <th class="c-num">Комм.</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((x) => (
+          <tr key={keyOf(x)}>
+            <td>{nameOf(x)}</td>
+            <td class="pl-bar-cell">
+              <Bar share={x.count / total} />
+            </td>
+            <td class="c-num">{x.count}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -84,70 +253,44 @@ export function PollsPage({ route }: { route: Route }) {
 // ---- polls ----------------------------------------------------------------------------------------------
 
 function PollsTab({ selected }: { selected: number | null }) {
-  const [editing, setEditing] = useState(false);
   const list = useLoad(() => api.get<Page<PollItem>>('/polls', { limit: 100 }), []);
   const anyOpen = list.data?.items.some((p) => p.status === 'open') ?? false;
   useEvery(anyOpen, LIVE_MS * 2, () => list.reload(true));
-  const open = (id: number) => navigate(href('/polls', { id }));
   return (
-    <>
-      <div class="toolbar">
-        <button type="button" data-testid="poll-new" onClick={() => setEditing(!editing)}>
-          {editing ? 'Скрыть редактор' : 'Новый опрос'}
-        </button>
-      </div>
-      {editing && (
-        <PollEditor
-          onSaved={(p) => {
-            setEditing(false);
-            list.reload(true);
-            open(p.id);
-          }}
-        />
+    <ListTab
+      kind="poll"
+      path="/polls"
+      newText="Новый опрос"
+      emptyText="Опросов пока нет"
+      list={list}
+      selected={selected}
+      head={
+        <>
+          <th class="c-wide">Вопрос</th>
+          <th>Статус</th>
+          <th>Канал</th>
+          <th class="c-date">До</th>
+          <th class="c-num">Получатели</th>
+          <th class="c-num">Голоса</th>
+        </>
+      }
+      row={(p) => (
+        <>
+          <td class="c-wide">
+            <a href={href('/polls', { id: p.id })}>{p.question}</a>
+          </td>
+          <td>
+            <Status labels={POLL_STATUS} status={p.status} />
+          </td>
+          <td>{label(CHANNELS, p.channel)}</td>
+          <td class="c-date">{fmtDateTime(p.closesAt)}</td>
+          <td class="c-num">{p.recipients ?? 0}</td>
+          <td class="c-num">{p.votes ?? 0}</td>
+        </>
       )}
-      <WhenLoaded list={list}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <Empty text="Опросов пока нет" />
-          ) : (
-            <table class="grid" data-testid="polls">
-              <thead>
-                <tr>
-                  <th class="c-wide">Вопрос</th>
-                  <th>Статус</th>
-                  <th>Канал</th>
-                  <th class="c-date">До</th>
-                  <th class="c-num">Получатели</th>
-                  <th class="c-num">Голоса</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((p) => (
-                  <tr
-                    key={p.id}
-                    data-testid="poll-row"
-                    class={p.id === selected ? 'pl-selected' : ''}
-                    onClick={() => open(p.id)}
-                  >
-                    <td class="c-wide">
-                      <a href={href('/polls', { id: p.id })}>{p.question}</a>
-                    </td>
-                    <td>
-                      <span class={`badge pl-st-${p.status}`}>{label(POLL_STATUS, p.status)}</span>
-                    </td>
-                    <td>{label(CHANNELS, p.channel)}</td>
-                    <td class="c-date">{fmtDateTime(p.closesAt)}</td>
-                    <td class="c-num">{p.recipients ?? 0}</td>
-                    <td class="c-num">{p.votes ?? 0}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </WhenLoaded>
-      {selected && <PollDetail key={selected} id={selected} onChanged={() => list.reload(true)} />}
-    </>
+      editor={(onSaved) => <PollEditor onSaved={onSaved} />}
+      detail={(id, onChanged) => <PollDetail key={id} id={id} onChanged={onChanged} />}
+    />
   );
 }
 
@@ -258,17 +401,12 @@ function PollEditor({ onSaved }: { onSaved: (p: PollItem) => void }) {
           <Select
             testid="poll-channel"
             value={channel}
-            options={Object.entries(CHANNELS).map(([value, l]) => ({ value, label: l }))}
+            options={labelOptions(CHANNELS)}
             onChange={setChannel}
           />
         </Field>
         <Field label="Вид">
-          <Select
-            testid="poll-mode"
-            value={mode}
-            options={Object.entries(MODES).map(([value, l]) => ({ value, label: l }))}
-            onChange={setMode}
-          />
+          <Select testid="poll-mode" value={mode} options={labelOptions(MODES)} onChange={setMode} />
         </Field>
         <Field label="Голосование до">
           <input
@@ -294,9 +432,8 @@ function PollEditor({ onSaved }: { onSaved: (p: PollItem) => void }) {
 function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
   const poll = useLoad(() => api.get<PollItem>(`/polls/${id}`), [id]);
   const results = useLoad(() => api.get<PollResults>(`/polls/${id}/results`), [id]);
-  const [error, setError] = useState<unknown>(null);
+  const { error, busy, run } = useAction();
   const [notice, setNotice] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const p = poll.data;
   useEvery(p?.status === 'open', LIVE_MS, () => {
     results.reload(true);
@@ -305,10 +442,8 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
 
   async function act(action: 'submit' | 'approve' | 'close', confirmText?: string) {
     if (confirmText && !window.confirm(confirmText)) return;
-    setBusy(true);
-    setError(null);
     setNotice(null);
-    try {
+    await run(async () => {
       const out = await api.post<{ poll: PollItem; recipients?: number; queued?: number }>(
         `/polls/${id}/${action}`,
       );
@@ -320,11 +455,7 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
         setNotice(out.poll.status === 'cancelled' ? 'Опрос отменён.' : 'Голосование завершено.');
       results.reload(true);
       onChanged();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -336,9 +467,7 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
             <dl class="facts">
               <dt>Статус</dt>
               <dd>
-                <span class={`badge pl-st-${p.status}`} data-testid="poll-status">
-                  {label(POLL_STATUS, p.status)}
-                </span>
+                <Status labels={POLL_STATUS} status={p.status} testid="poll-status" />
               </dd>
               <dt>Канал</dt>
               <dd>
@@ -361,44 +490,28 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
             <Notice text={notice} />
             <div class="buttons">
               {p.status === 'draft' && (
-                <button
-                  type="button"
-                  disabled={busy}
-                  data-testid="poll-submit"
-                  onClick={() => void act('submit')}
-                >
+                <ActButton busy={busy} testid="poll-submit" onClick={() => void act('submit')}>
                   На согласование
-                </button>
+                </ActButton>
               )}
               {p.status === 'pending_approval' && (
-                <button
-                  type="button"
-                  disabled={busy}
-                  data-testid="poll-approve"
-                  onClick={() => void act('approve')}
-                >
+                <ActButton busy={busy} testid="poll-approve" onClick={() => void act('approve')}>
                   Утвердить и отправить
-                </button>
+                </ActButton>
               )}
               {p.status === 'open' && (
-                <button
-                  type="button"
-                  disabled={busy}
-                  data-testid="poll-close"
+                <ActButton
+                  busy={busy}
+                  testid="poll-close"
                   onClick={() => void act('close', 'Завершить голосование досрочно?')}
                 >
                   Завершить досрочно
-                </button>
+                </ActButton>
               )}
               {(p.status === 'draft' || p.status === 'pending_approval') && (
-                <button
-                  type="button"
-                  disabled={busy}
-                  data-testid="poll-cancel"
-                  onClick={() => void act('close')}
-                >
+                <ActButton busy={busy} testid="poll-cancel" onClick={() => void act('close')}>
                   Отменить
-                </button>
+                </ActButton>
               )}
             </div>
             {p.status === 'draft' || p.status === 'pending_approval' ? (
@@ -488,66 +601,40 @@ function PollResultsView({ r }: { r: PollResults }) {
 // ---- discussions ----------------------------------------------------------------------------------------
 
 function DiscussionsTab({ selected }: { selected: number | null }) {
-  const [editing, setEditing] = useState(false);
   const list = useLoad(() => api.get<Page<DiscussionItem>>('/discussions', { limit: 100 }), []);
-  const open = (id: number) => navigate(href('/polls/discussions', { id }));
   return (
-    <>
-      <div class="toolbar">
-        <button type="button" data-testid="discussion-new" onClick={() => setEditing(!editing)}>
-          {editing ? 'Скрыть редактор' : 'Новое обсуждение'}
-        </button>
-      </div>
-      {editing && (
-        <DiscussionEditor
-          onSaved={(d) => {
-            setEditing(false);
-            list.reload(true);
-            open(d.id);
-          }}
-        />
+    <ListTab
+      kind="discussion"
+      path="/polls/discussions"
+      newText="Новое обсуждение"
+      emptyText="Обсуждений пока нет"
+      list={list}
+      selected={selected}
+      head={
+        <>
+          <th class="c-wide">Тема</th>
+          <th>Статус</th>
+          <th>Площадка</th>
+          <th class="c-date">Опубликовано</th>
+          <th class="c-num">Комментарии</th>
+        </>
+      }
+      row={(d) => (
+        <>
+          <td class="c-wide">
+            <a href={href('/polls/discussions', { id: d.id })}>{d.title}</a>
+          </td>
+          <td>
+            <Status labels={DISCUSSION_STATUS} status={d.status} />
+          </td>
+          <td>{platformName(d.sourceId)}</td>
+          <td class="c-date">{fmtDateTime(d.publishedAt)}</td>
+          <td class="c-num">{d.comments ?? 0}</td>
+        </>
       )}
-      <WhenLoaded list={list}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <Empty text="Обсуждений пока нет" />
-          ) : (
-            <table class="grid" data-testid="discussions">
-              <thead>
-                <tr>
-                  <th class="c-wide">Тема</th>
-                  <th>Статус</th>
-                  <th>Площадка</th>
-                  <th class="c-date">Опубликовано</th>
-                  <th class="c-num">Комментарии</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((d) => (
-                  <tr
-                    key={d.id}
-                    data-testid="discussion-row"
-                    class={d.id === selected ? 'pl-selected' : ''}
-                    onClick={() => open(d.id)}
-                  >
-                    <td class="c-wide">
-                      <a href={href('/polls/discussions', { id: d.id })}>{d.title}</a>
-                    </td>
-                    <td>
-                      <span class={`badge pl-st-${d.status}`}>{label(DISCUSSION_STATUS, d.status)}</span>
-                    </td>
-                    <td>{d.sourceId.startsWith('vk:') ? 'ВКонтакте' : 'Telegram'}</td>
-                    <td class="c-date">{fmtDateTime(d.publishedAt)}</td>
-                    <td class="c-num">{d.comments ?? 0}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </WhenLoaded>
-      {selected && <DiscussionDetail key={selected} id={selected} onChanged={() => list.reload(true)} />}
-    </>
+      editor={(onSaved) => <DiscussionEditor onSaved={onSaved} />}
+      detail={(id, onChanged) => <DiscussionDetail key={id} id={id} onChanged={onChanged} />}
+    />
   );
 }
 
@@ -656,24 +743,17 @@ function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void
   const ref = useReference();
   const discussion = useLoad(() => api.get<DiscussionItem>(`/discussions/${id}`), [id]);
   const summary = useLoad(() => api.get<DiscussionSummary>(`/discussions/${id}/summary`), [id]);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction(errorText);
   useEvery(discussion.data?.status === 'open', LIVE_MS * 2, () => {
     summary.reload(true);
     discussion.reload(true);
   });
 
   async function act(action: 'publish' | 'close') {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       discussion.setData(await api.post<DiscussionItem>(`/discussions/${id}/${action}`));
       onChanged();
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -686,13 +766,11 @@ function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void
             <dl class="facts">
               <dt>Статус</dt>
               <dd>
-                <span class={`badge pl-st-${d.status}`} data-testid="discussion-status">
-                  {label(DISCUSSION_STATUS, d.status)}
-                </span>
+                <Status labels={DISCUSSION_STATUS} status={d.status} testid="discussion-status" />
               </dd>
               <dt>Площадка</dt>
               <dd>
-                {d.sourceId.startsWith('vk:') ? 'ВКонтакте' : 'Telegram'}, {d.chatId}
+                {platformName(d.sourceId)}, {d.chatId}
                 {d.postExternalId ? ` (пост ${d.postExternalId})` : ''}
               </dd>
               {d.publishedAt && (
@@ -705,24 +783,14 @@ function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void
             <ErrorLine error={error} />
             <div class="buttons">
               {d.status === 'draft' && (
-                <button
-                  type="button"
-                  disabled={busy}
-                  data-testid="discussion-publish"
-                  onClick={() => void act('publish')}
-                >
+                <ActButton busy={busy} testid="discussion-publish" onClick={() => void act('publish')}>
                   Опубликовать
-                </button>
+                </ActButton>
               )}
               {d.status !== 'closed' && (
-                <button
-                  type="button"
-                  disabled={busy}
-                  data-testid="discussion-close"
-                  onClick={() => void act('close')}
-                >
+                <ActButton busy={busy} testid="discussion-close" onClick={() => void act('close')}>
                   {d.status === 'draft' ? 'Отменить' : 'Завершить сбор'}
-                </button>
+                </ActButton>
               )}
             </div>
           </>
@@ -739,46 +807,20 @@ function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void
                 {s.appeals ? <span class="muted"> · из них стали обращениями: {s.appeals}</span> : null}
               </p>
               <div class="pl-cols">
-                <table class="grid narrow">
-                  <thead>
-                    <tr>
-                      <th>Сфера</th>
-                      <th class="pl-bar-cell" />
-                      <th class="c-num">Комм.</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {s.bySector.map((x) => (
-                      <tr key={x.sector}>
-                        <td>{x.name}</td>
-                        <td class="pl-bar-cell">
-                          <Bar share={x.count / s.total} />
-                        </td>
-                        <td class="c-num">{x.count}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-                <table class="grid narrow">
-                  <thead>
-                    <tr>
-                      <th>Тональность</th>
-                      <th class="pl-bar-cell" />
-                      <th class="c-num">Комм.</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {s.bySentiment.map((x) => (
-                      <tr key={x.sentiment}>
-                        <td>{label(SENTIMENT_LABELS, x.sentiment)}</td>
-                        <td class="pl-bar-cell">
-                          <Bar share={x.count / s.total} />
-                        </td>
-                        <td class="c-num">{x.count}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <ShareTable
+                  title="Сфера"
+                  items={s.bySector}
+                  total={s.total}
+                  keyOf={(x) => x.sector}
+                  nameOf={(x) => x.name}
+                />
+                <ShareTable
+                  title="Тональность"
+                  items={s.bySentiment}
+                  total={s.total}
+                  keyOf={(x) => x.sentiment}
+                  nameOf={(x) => label(SENTIMENT_LABELS, x.sentiment)}
+                />
               </div>
               <h3>Повторяющиеся предложения</h3>
               {s.proposals.length === 0 ? (
