@@ -1042,6 +1042,7 @@ async function run(
   const drainStart = Date.now();
   let drained = false;
   let lastState = '';
+  let lastChange = Date.now();
   while (Date.now() - drainStart < DRAIN_S * 1000) {
     try {
       const [m] = await q<{ total: number; notrouted: number }>(
@@ -1067,17 +1068,20 @@ async function run(
       );
       const expected = [...sent.values()].filter((s) => !s.gaveUp).length;
       const state = `messages ${m!.total}/${expected} (${m!.notrouted} not routed), outbox unsent ${o!.n}, campaigns running ${c!.n}, drafts to approve ${d!.n}, jobs busy ${busy}`;
-      if (state !== lastState) log(`drain: ${state}`);
+      if (state !== lastState) {
+        log(`drain: ${state}`);
+        lastChange = Date.now();
+      }
       lastState = state;
-      if (
-        m!.total >= expected &&
-        m!.notrouted === 0 &&
-        o!.n === 0 &&
-        c!.n === 0 &&
-        d!.n === 0 &&
-        busy === 0
-      ) {
+      const idle = m!.notrouted === 0 && o!.n === 0 && c!.n === 0 && d!.n === 0 && busy === 0;
+      if (idle && m!.total >= expected) {
         drained = true;
+        break;
+      }
+      // All work done but messages missing, and nothing moved for 30 s: they are lost (counted below).
+      if (idle && Date.now() - lastChange > 30_000) {
+        drained = true;
+        log('drain: idle, but messages are missing');
         break;
       }
     } catch (err) {
@@ -1131,6 +1135,21 @@ async function run(
   fail('messages stored without a marker of this bench', unmarked);
   const unknown = [...byMarker.keys()].filter((m) => !sent.has(m)).length;
   fail('messages stored with a marker never sent', unknown);
+  const sentList = [...sent.values()].filter((x) => !x.gaveUp);
+  const lostMarkers = sentList.filter((x) => !byMarker.has(x.marker));
+  fail(
+    'messages lost (written to the platform, never stored)',
+    lostMarkers.length,
+    lostMarkers
+      .slice(0, 10)
+      .map((x) => x.marker)
+      .join(' '),
+  );
+  fail('messages stored twice', sentList.filter((x) => (byMarker.get(x.marker)?.length ?? 0) > 1).length);
+  fail(
+    'messages stored but not routed',
+    sentList.filter((x) => byMarker.get(x.marker)?.some((r) => r.state !== 'routed')).length,
+  );
 
   // Incidents: the invariants of test/recovery.test.ts, on everything.
   const [inv] = await q<{

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendError, type PlatformSender } from '../src/connectors/platform.ts';
 import { createSendLimiter } from '../src/connectors/rate-limit.ts';
 import { createVkConnector } from '../src/connectors/vk.connector.ts';
+import { createCursorStore } from '../src/store/cursor.store.ts';
 import { openDatabase, sql, type Database } from '../src/store/db.ts';
 import { createOutboundStore, type OutboundStore } from '../src/store/outbound.store.ts';
 import { createReferenceStore } from '../src/store/reference.store.ts';
@@ -66,6 +67,14 @@ describe('faults: the database and the limiter', () => {
     } finally {
       await admin.end();
     }
+  });
+
+  it('a long-poll position is kept as it was written', async () => {
+    const cursors = createCursorStore(database);
+    expect(await cursors.get('vk-longpoll:1')).toBeUndefined();
+    await cursors.set('vk-longpoll:1', '279');
+    await cursors.set('vk-longpoll:1', '280');
+    expect(await cursors.get('vk-longpoll:1')).toBe('280');
   });
 
   it('a slot further than maxWaitMs is not taken, so callers that do not wait never push the others back', async () => {

@@ -32,7 +32,6 @@ export function unstorable(value: unknown, maxDepth = MAX_DEPTH): Unstorable | u
     if (v === null || typeof v !== 'object' || v instanceof Date) continue;
     if (depth >= maxDepth)
       return {
-        code: 'BODY_TOO_DEEP',
         field: at.slice(0, 200),
         reason: `is nested deeper than ${maxDepth} levels`,
       };

@@ -9,21 +9,24 @@ import * as s from './schema.ts';
 
 export interface CursorStore {
   get(name: string): Promise<string | undefined>;
-  set(name: string, value: string): Promise<void>;
+  set(name: string, position: string): Promise<void>;
 }
 
 export function createCursorStore(database: Database): CursorStore {
   const { db } = database;
   const key = (name: string) => `cursor:${name}`;
   return {
+    // Wrapped in an object: a bare JSON string such as "279" comes back from the jsonb column as the number 279.
     async get(name) {
       const [row] = await db
         .select()
         .from(s.settings)
         .where(eq(s.settings.key, key(name)));
-      return typeof row?.value === 'string' ? row.value : undefined;
+      const position = (row?.value as { position?: unknown } | undefined)?.position;
+      return typeof position === 'string' ? position : undefined;
     },
-    async set(name, value) {
+    async set(name, position) {
+      const value = { position };
       await db
         .insert(s.settings)
         .values({ key: key(name), value })
