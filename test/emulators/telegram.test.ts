@@ -586,11 +586,16 @@ describe('real-limits mode', () => {
     const e = await startTelegramEmulator({ limits: { perSecond: 30, perChatPerSecond: 1 } });
     e.addBot(LIM);
     try {
+      const t0 = Date.now();
       const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => send(e, 7000 + i)));
+      const span = Date.now() - t0;
       const refused = burst.filter((r) => r.status === 429);
-      // 100 ms of tolerance at one message per 33 ms: four at once pass, the rest are over the limit.
-      expect(burst.filter((r) => r.status === 200).length).toBeLessThanOrEqual(5);
-      expect(refused.length).toBeGreaterThanOrEqual(35);
+      // 100 ms of tolerance at one message per 33 ms: four at once pass, then one per 33 ms of the time the
+      // 40 requests took to arrive (a loaded machine spreads them out); the rest are over the limit.
+      const allowed = 5 + Math.ceil(span / (1000 / 30));
+      expect(burst.filter((r) => r.status === 200).length).toBeLessThanOrEqual(allowed);
+      expect(refused.length).toBeGreaterThanOrEqual(40 - allowed);
+      expect(refused.length).toBeGreaterThan(0);
       expect(refused[0]!.body).toMatchObject({ ok: false, parameters: { retry_after: 1 } });
       expect(refused[0]!.body.description).toMatch(/^Too Many Requests: retry after 1/);
       expect(e.violations(LIM)).toBe(refused.length);
