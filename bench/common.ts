@@ -32,15 +32,23 @@ export const machineLine = () =>
     .map((l) => l.toFixed(2))
     .join(' ')}`;
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 export const freePort = () =>
-  new Promise<number>((resolve) => {
+  new Promise<number>((resolve, reject) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address() as net.AddressInfo;
       s.close(() => resolve(port));
     });
+    s.on('error', reject);
   });
+
+/** A non-negative numeric knob from the environment, with its default. */
+export const envNumber = (name: string, dflt: number) => {
+  const v = Number(process.env[name] ?? dflt);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
+  return v;
+};
 
 /** The p-th percentile (nearest rank from below) of an ascending array; NaN when empty. */
 export function pct(sorted: number[], p: number) {

@@ -54,12 +54,9 @@ import { startTelegramEmulator, type TelegramEmulator } from '../test/emulators/
 import { startVkEmulator, type VkEmulator } from '../test/emulators/vk.ts';
 import { MUNICIPALITIES } from '../src/domain/municipalities.ts';
 import { QUEUE_NAMES } from '../src/workers/queues.ts';
+import { envNumber, freePort, sleep } from './common.ts';
 
-const num = (name: string, def: number) => {
-  const v = Number(process.env[name] ?? def);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
-  return v;
-};
+const num = envNumber;
 const WINDOW_S = num('FAULT_WINDOW_S', 60);
 const GAP_S = num('FAULT_GAP_S', 25);
 const DOWN_S = num('FAULT_DOWN_S', 4);
@@ -105,16 +102,6 @@ const problemText = (k: number) =>
     MUNICIPALITIES[Math.floor(k / TEMPLATES.length) % MUNICIPALITIES.length]!.name,
   );
 const MARKER_RE = /метка ([HTV]\d{6})/;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 let T0 = Date.now();
 const rel = (ms: number) => (ms - T0) / 1000;

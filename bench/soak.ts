@@ -49,6 +49,7 @@ import { startVkEmulator, type VkEmulator } from '../test/emulators/vk.ts';
 import { QUEUE_NAMES } from '../src/workers/queues.ts';
 import {
   createBenchDatabase,
+  envNumber,
   freePort,
   machineLine,
   pct,
@@ -61,11 +62,7 @@ import {
   type BenchDatabase,
 } from './common.ts';
 
-const num = (name: string, dflt: number) => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
-  return v;
-};
+const num = envNumber;
 const PHASES = new Set((process.env.SOAK_PHASES ?? 'load,soak').split(',').map((s) => s.trim()));
 const LOAD_SECONDS = num('LOAD_SECONDS', 10);
 const LOAD_CONNECTIONS = num('LOAD_CONNECTIONS', 40);
