@@ -135,13 +135,16 @@ describe('Telegram bots over long polling', () => {
     expect(st.text).toContain(`№ ${String(id).padStart(6, '0')}`);
 
     // About one message a second to one chat (Telegram's limit), however fast the citizen was: slots are
-    // reserved 1000 ms apart; what the emulator sees also carries each request's own delay (tens of ms on a
-    // loaded machine), hence the margin.
+    // reserved 1000 ms apart. What the emulator sees also carries each request's own delay — tens of ms, and
+    // over 150 ms on a loaded 2-core CI machine — so no single gap is held to 1000 ms: none may look like a
+    // burst (unlimited sends arrive a few ms apart), and the whole run must average a second per message.
     const times = tg
       .sent(BOT_A)
       .filter((r) => r.chat_id === String(user.id) && r.method === 'sendMessage')
       .map((r) => r.at);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(850);
+    expect(times.length).toBeGreaterThan(3);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(500);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual((times.length - 1) * 1000 - 300);
   });
 
   it('two bots at once: each citizen is answered by the bot they wrote to', async () => {
