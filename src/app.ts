@@ -436,6 +436,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         stuckAfterMs: config.SWEEP_STUCK_AFTER_MS,
         slaWatchEveryMs: config.SLA_WATCH_EVERY_MS,
         broadcasts: { kick: () => kickActiveCampaigns(outreach, queues) },
+        drafts: approvals,
       });
       closers.push(async () => app.sweeper!.stop());
       await app.sweeper.sweep().catch((err: unknown) => log.warn({ err }, 'first sweep failed'));

@@ -241,6 +241,39 @@ describe('incident workflow', () => {
     expect(inc!.first_responded_at).not.toBeNull();
   });
 
+  it('an approval whose process died before the reply was queued is finished by the sweeper, once', async () => {
+    // The state a SIGKILL leaves between the two steps of an approval: the draft is decided (`sent`), no
+    // message to the citizen was queued. Written here directly: the window is a few milliseconds wide.
+    const [row] = await q<{ id: number }>(
+      `insert into reply_drafts (incident_id, key, kind, text, status, approvals, decided_by, decided_at, sent_at)
+       values ($1, $2, 'in_progress', $3, 'sent', $4, 'staff:smm1', now() - interval '5 minutes',
+               now() - interval '5 minutes') returning id`,
+      [
+        incidentId,
+        `${incidentId}:crash-test`,
+        'Работы по ремонту ямы на ул. Малахова, 12 начнутся на этой неделе.',
+        JSON.stringify([{ actor: 'staff:smm1', at: new Date().toISOString() }]),
+      ],
+    );
+    const m = mark();
+    await t.app.sweeper!.sweep();
+    const reply = await next(CITIZEN_BOT, citizen.id, m, /начнутся на этой неделе/);
+    expect(reply.text).toMatch(/^Ответ по обращению/);
+    const [d] = await q<{ delivered_at: Date | null }>(
+      `select delivered_at from reply_drafts where id = $1`,
+      [row!.id],
+    );
+    expect(d!.delivered_at).not.toBeNull();
+    // Another pass (or another worker's) changes nothing: the citizen has one copy.
+    await t.app.sweeper!.sweep();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(
+      tg
+        .sent(CITIZEN_BOT)
+        .filter((r) => r.chat_id === String(citizen.id) && /начнутся на этой неделе/.test(r.text ?? '')),
+    ).toHaveLength(1);
+    expect((await events(['reply_approved'])).filter((e) => e.data.draftId === row!.id)).toHaveLength(1);
+  });
   it('«Решено» asks for the result; the citizen is asked to rate; a low score with «не решено» reopens', async () => {
     let m = mark();
     press(operator, `inc:${incidentId}:done`, card);

@@ -47,6 +47,11 @@ export interface Approvals {
     acceptFailedChecks: boolean,
   ): Promise<{ draft: ReplyDraftRow; queued: number; recipients: number }>;
   reject(d: ReplyDraftRow, reason: string, staff: StaffMember): Promise<ReplyDraftRow | undefined>;
+  /**
+   * Finishes approved drafts marked `sent` before `before` whose messages to citizens were never queued
+   * (the process died between the decision and the delivery); returns how many.
+   */
+  completeUndelivered(before: Date): Promise<number>;
 }
 
 const FIRST_RESPONSE_KINDS = ['acknowledgement', 'in_progress', 'redirect', 'details_request', 'resolved'];
@@ -59,8 +64,31 @@ export function createApprovals(deps: ApprovalDeps): Approvals {
     return checkDraft(text, { address: inc?.address ?? null, municipalityName: muni?.shortName ?? null });
   }
 
+  /**
+   * Step two of sending an approved draft: the text to every citizen (once per key), the events, the first
+   * response and the pause of a question. Also run by the sweeper for a draft whose process died after step
+   * one (`completeUndelivered`), so each part is safe to repeat.
+   */
+  async function deliver(d: ReplyDraftRow, actor: string, at: Date) {
+    const r = await deliverReply(deps, d.incidentId, d.text, actor, `draft-${d.id}`);
+    await deps.incidents.addEvent(d.incidentId, 'reply_approved', actor, {
+      draftId: d.id,
+      kind: d.kind,
+      approvals: d.approvals.map((a) => a.actor),
+      recipients: r.recipients,
+    });
+    if (r.recipients > 0 && FIRST_RESPONSE_KINDS.includes(d.kind))
+      await deps.incidents.setFields(d.incidentId, { firstRespondedAt: at });
+    // A question to the citizen stops the clock until they answer.
+    if (d.kind === 'details_request' && r.recipients > 0) await deps.incidents.pause(d.incidentId, actor, at);
+    await refreshCards(deps, d.incidentId);
+    await deps.outbox.markDraftDelivered(d.id);
+    return r;
+  }
+
   async function send(d: ReplyDraftRow, staff: StaffMember, approvals: ReplyDraftRow['approvals']) {
     const now = new Date();
+    // Step one: the decision, atomically (a concurrent rejection or approval loses).
     const decided = await deps.outbox.decideDraft(d.id, [d.status], {
       status: 'sent',
       approvals,
@@ -69,24 +97,21 @@ export function createApprovals(deps: ApprovalDeps): Approvals {
       sentAt: now,
     });
     if (!decided) throw new ConflictError(`draft ${d.id} was decided meanwhile`, { code: 'DRAFT_DECIDED' });
-    const r = await deliverReply(deps, d.incidentId, decided.text, actorOf(staff), `draft-${d.id}`);
-    await deps.incidents.addEvent(d.incidentId, 'reply_approved', actorOf(staff), {
-      draftId: d.id,
-      kind: d.kind,
-      approvals: approvals.map((a) => a.actor),
-      recipients: r.recipients,
-    });
-    if (r.recipients > 0 && FIRST_RESPONSE_KINDS.includes(d.kind))
-      await deps.incidents.setFields(d.incidentId, { firstRespondedAt: now });
-    // A question to the citizen stops the clock until they answer.
-    if (d.kind === 'details_request' && r.recipients > 0)
-      await deps.incidents.pause(d.incidentId, actorOf(staff), now);
-    await refreshCards(deps, d.incidentId);
+    const r = await deliver(decided, actorOf(staff), now);
     return { draft: decided, queued: r.queued, recipients: r.recipients };
   }
 
   return {
     staffByToken: (token) => deps.staff.byToken(token),
+
+    async completeUndelivered(before) {
+      let done = 0;
+      for (const d of await deps.outbox.undeliveredDrafts(before, 200)) {
+        await deliver(d, d.decidedBy ?? 'system', d.sentAt ?? new Date());
+        done++;
+      }
+      return done;
+    },
 
     async deliveries(d) {
       const rows = await deps.outbound.byIncident(d.incidentId);

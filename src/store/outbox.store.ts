@@ -2,7 +2,7 @@
  * Outbox tables written by responders: staff notifications and reply drafts.
  * Inserts are idempotent by key, so a re-run job never produces a second card or draft.
  */
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from './db.ts';
 import * as s from './schema.ts';
 
@@ -31,6 +31,9 @@ export interface OutboxStore {
     from: readonly string[],
     patch: Partial<typeof s.replyDrafts.$inferInsert>,
   ): Promise<ReplyDraftRow | undefined>;
+  /** Drafts marked `sent` before `before` whose delivery to citizens never finished (oldest first). */
+  undeliveredDrafts(before: Date, limit: number): Promise<ReplyDraftRow[]>;
+  markDraftDelivered(id: number, at?: Date): Promise<void>;
   /** Approved or sent drafts with their incident's sector and terms (for «similar approved replies»). */
   approvedDrafts(
     limit: number,
@@ -98,6 +101,22 @@ export function createOutboxStore(database: Database): OutboxStore {
         .where(and(eq(s.replyDrafts.id, id), inArray(s.replyDrafts.status, [...from])))
         .returning();
       return row;
+    },
+    undeliveredDrafts: (before, limit) =>
+      db
+        .select()
+        .from(s.replyDrafts)
+        .where(
+          and(
+            eq(s.replyDrafts.status, 'sent'),
+            isNull(s.replyDrafts.deliveredAt),
+            lt(s.replyDrafts.sentAt, before),
+          ),
+        )
+        .orderBy(s.replyDrafts.sentAt)
+        .limit(limit),
+    async markDraftDelivered(id, at = new Date()) {
+      await db.update(s.replyDrafts).set({ deliveredAt: at }).where(eq(s.replyDrafts.id, id));
     },
     async approvedDrafts(limit) {
       const rows = await db

@@ -303,9 +303,17 @@ export const replyDrafts = pgTable(
     decidedBy: text('decided_by'),
     decidedAt: ts('decided_at'),
     sentAt: ts('sent_at'),
+    /** When the approved text was queued to every citizen; null on a `sent` draft = the sweeper finishes it. */
+    deliveredAt: ts('delivered_at'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('reply_drafts_key_uq').on(t.key), index('reply_drafts_status_idx').on(t.status)],
+  (t) => [
+    uniqueIndex('reply_drafts_key_uq').on(t.key),
+    index('reply_drafts_status_idx').on(t.status),
+    index('reply_drafts_undelivered_idx')
+      .on(t.sentAt)
+      .where(sql`${t.status} = 'sent' AND ${t.deliveredAt} IS NULL`),
+  ],
 );
 
 /** The reply template library (editable data): per kind of reply, per sector or common (sector null). */

@@ -33,6 +33,8 @@ export interface SweeperOptions {
   privacyEveryMs?: number;
   /** Messages per re-enqueued job. @defaultValue 100 */
   batch?: number;
+  /** Approved replies whose delivery to citizens a dead process left unfinished (finished here, in place). */
+  drafts?: { completeUndelivered(before: Date): Promise<number> };
   /** Campaigns: (re)adds the run job of approved campaigns whose time has come and of running ones. */
   broadcasts?: { kick(): Promise<number> };
 }
@@ -79,6 +81,9 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
       await opts.queues.add('send', { outboundId: id });
       incidents++;
     }
+    const drafts = (await opts.drafts?.completeUndelivered(before)) ?? 0;
+    if (drafts) opts.log.warn({ drafts }, 'finished the delivery of approved replies a stopped process left');
+    incidents += drafts;
     // Rows left `sending` by a process that died mid-send, whose job Redis may have lost too: looked at once
     // per start (the state is rare and not indexed); the send job decides whether to resend (issue 9).
     if (!inFlightChecked && opts.outbound) {

@@ -22,7 +22,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SECTORS } from '../../domain/types.ts';
 import {
   DEV_SHARE,
@@ -58,7 +58,7 @@ const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 // ---------------------------------------------------------------------------------------------
 // Training.
 
-interface Hyper {
+export interface Hyper {
   /** L2 strength. */
   lambda: number;
   epochs: number;
@@ -69,13 +69,13 @@ interface Hyper {
   features: FeatureSpec;
 }
 
-interface Vocabulary {
+export interface Vocabulary {
   terms: string[];
   index: Map<string, number>;
   idf: Float64Array;
 }
 
-function buildVocabulary(featureLists: string[][], minDf: number, maxFeatures: number): Vocabulary {
+export function buildVocabulary(featureLists: string[][], minDf: number, maxFeatures: number): Vocabulary {
   const df = new Map<string, number>();
   for (const feats of featureLists) for (const f of new Set(feats)) df.set(f, (df.get(f) ?? 0) + 1);
   const terms = [...df.entries()]
@@ -88,14 +88,14 @@ function buildVocabulary(featureLists: string[][], minDf: number, maxFeatures: n
   return { terms, index: new Map(terms.map((t, i) => [t, i])), idf };
 }
 
-interface Weights {
+export interface Weights {
   w: Float64Array;
   b: Float64Array;
   features: number;
   classes: number;
 }
 
-function sampleWeights(rows: Example[], k: number, h: Hyper): Float64Array {
+export function sampleWeights(rows: Example[], k: number, h: Hyper): Float64Array {
   const counts = new Array<number>(k).fill(0);
   for (const r of rows) counts[r.label]!++;
   const present = counts.filter((c) => c > 0).length;
@@ -107,7 +107,7 @@ function sampleWeights(rows: Example[], k: number, h: Hyper): Float64Array {
 }
 
 /** Multinomial logistic regression by SGD with L2 (scaled-weights trick) and a decaying step. */
-function trainSoftmax(
+export function trainSoftmax(
   X: SparseVector[],
   y: number[],
   sw: Float64Array,
@@ -162,7 +162,7 @@ function trainSoftmax(
   return { w: v, b, features: f, classes: k };
 }
 
-function rawLogits(m: Weights, x: SparseVector): Float64Array {
+export function rawLogits(m: Weights, x: SparseVector): Float64Array {
   const out = Float64Array.from(m.b);
   for (let j = 0; j < x.idx.length; j++) {
     const row = x.idx[j]! * m.classes;
@@ -172,7 +172,7 @@ function rawLogits(m: Weights, x: SparseVector): Float64Array {
 }
 
 /** Temperature minimising the NLL of held-out logits (golden-section search over log T). */
-function fitTemperature(logits: Float64Array[], y: number[]): number {
+export function fitTemperature(logits: Float64Array[], y: number[]): number {
   const nll = (logT: number): number => {
     const t = Math.exp(logT);
     let s = 0;
@@ -600,4 +600,4 @@ function main(): void {
   );
 }
 
-main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
