@@ -133,6 +133,51 @@ describe('access control', () => {
     expect((await call('GET', '/api/v1/incidents', {})).statusCode).toBe(401);
   });
 
+  it('an approved reply to an appeal no bot can answer (API ingest) counts as the first response', async () => {
+    const r = await call(
+      'POST',
+      '/api/v1/messages',
+      { authorization: `Bearer ${INGEST_TOKEN}` },
+      ingestBody('В Бийске на улице Ленина, 3 не работает светофор'),
+    );
+    const id = (r.json() as { id: number }).id;
+    const smm = { authorization: `Bearer ${tokens.get('smm')!}` };
+    const draft = await waitFor(async () => {
+      const m = await call('GET', `/api/v1/messages/${id}`, { authorization: `Bearer ${API_TOKEN}` });
+      const inc = (m.json() as { incidentId: number | null }).incidentId;
+      if (!inc) return undefined;
+      const d = await call('GET', `/api/v1/drafts?incident=${inc}`, smm);
+      return (d.json() as { items: { id: number; incidentId: number; kind: string }[] }).items.find(
+        (x) => x.kind === 'acknowledgement',
+      );
+    });
+    // A `{slot}` left unfilled is never sent, even «despite the remarks».
+    const blocked = await call('POST', `/api/v1/drafts/${draft.id}/approve`, smm, {
+      text: 'Здравствуйте! Работы выполнят до {deadline}. Спасибо за обращение.',
+      acceptFailedChecks: true,
+    });
+    expect(blocked.statusCode).toBe(409);
+    expect(blocked.json()).toMatchObject({ error: 'DRAFT_CHECKS_BLOCKING' });
+    expect(
+      (
+        await t.app.database.query<{ status: string }>(`select status from reply_drafts where id = $1`, [
+          draft.id,
+        ])
+      )[0]!.status,
+    ).toBe('pending');
+    const ok = await call('POST', `/api/v1/drafts/${draft.id}/approve`, smm, {
+      text: 'Здравствуйте! Обращение принято, светофор на ул. Ленина, 3 проверят. Спасибо за обращение.',
+      acceptFailedChecks: true,
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ status: 'sent', recipients: 0, queued: 0 });
+    const [inc] = await t.app.database.query<{ first_responded_at: Date | null }>(
+      `select first_responded_at from incidents where id = $1`,
+      [draft.incidentId],
+    );
+    expect(inc!.first_responded_at).not.toBeNull();
+  });
+
   it("an agency operator sees only their agency: the list is filtered and another agency's incident is refused", async () => {
     const inc = (
       await call('GET', `/api/v1/incidents/${incidentId}`, { authorization: `Bearer ${API_TOKEN}` })
@@ -227,6 +272,10 @@ describe('access control', () => {
     );
     expect(locked.statusCode).toBe(423);
     expect(locked.json()).toMatchObject({ error: 'AUTH_LOCKED' });
+    // Staff read the time in Barnaul's local form, not an ISO timestamp.
+    expect(locked.json<{ message: string }>().message).toMatch(
+      /вход заблокирован до \d{2}\.\d{2}\.\d{4},? \d{2}:\d{2} \(время барнаульское\)/,
+    );
     const [row] = await t.app.database.query<{ password_hash: string }>(
       `select password_hash from staff_users where login = 'web-smm'`,
       [],

@@ -28,6 +28,7 @@ import {
   waitFor,
   type TestApp,
 } from './helpers.ts';
+import { ERASED_MARKER } from '../src/store/privacy.store.ts';
 
 /** The training tools read a small dataset of the shared layout, not ../shared/data. */
 const miniData = () => writeMiniDataset(tempDir('otklik-mini-data-'));
@@ -296,6 +297,18 @@ describe('staff corrections through the API, the CLI export and the training spl
     });
     const staff = readJsonl(path.join(out, 'sector.train.jsonl')).filter((x) => x.source === 'staff');
     expect(staff).toEqual([{ text, label: 'amenities', source: 'staff' }]);
+  });
+
+  it('a correction of a message whose text was erased or expired is left out of the export', async () => {
+    // What erasure on request and the retention job leave in place of the words (privacy.store.ts).
+    const store = createLabelStore(t.app.database);
+    const before = await store.exportLatest();
+    expect(before.some((r) => r.text === text)).toBe(true);
+    await t.app.database.query(`update messages set text = $1 where id = $2`, [ERASED_MARKER, messageId]);
+    const after = await store.exportLatest();
+    expect(after).toHaveLength(before.filter((r) => r.text !== text).length);
+    expect(after.some((r) => r.text === ERASED_MARKER)).toBe(false);
+    await t.app.database.query(`update messages set text = $1 where id = $2`, [text, messageId]);
   });
 
   it('prepare-training warns that corrections are skipped while a server holds the embedded database', async () => {

@@ -108,7 +108,7 @@ describe('incident workflow', () => {
     expect(card.text).toContain('Сфера: Дороги');
     expect(card.text).toContain('Территория: Барнаул');
     expect(card.text).toMatch(/Тональность: негативных \d+ из 1/);
-    expect(card.text).toContain(`/incidents/${incidentId}`);
+    expect(card.text).toContain(`/#/incidents/${incidentId}`); // the workspace routes on the hash
     expect(buttonsOf(card).map((b) => b.text)).toEqual([
       'Принять',
       'В работе',

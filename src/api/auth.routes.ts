@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError, AuthError } from '../domain/errors.ts';
+import { formatDateTime } from '../responders/format.ts';
 import type { StaffMember } from '../store/staff.store.ts';
 import { SESSION_COOKIE } from './access.ts';
 
@@ -93,7 +94,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!r.ok && r.reason === 'locked')
         throw new AppError(
           'AUTH_LOCKED',
-          `слишком много неудачных попыток; вход заблокирован до ${r.until.toISOString()}`,
+          `слишком много неудачных попыток; вход заблокирован до ${formatDateTime(r.until)} (время барнаульское)`,
           {
             statusCode: 423,
           },

@@ -54,6 +54,9 @@ export interface Approvals {
   completeUndelivered(before: Date): Promise<number>;
 }
 
+/** Checks no approval overrides: politeness and every slot filled. */
+const BLOCKING_CHECKS = ['polite', 'slots_filled'];
+
 const FIRST_RESPONSE_KINDS = ['acknowledgement', 'in_progress', 'redirect', 'details_request', 'resolved'];
 
 export function createApprovals(deps: ApprovalDeps): Approvals {
@@ -77,7 +80,10 @@ export function createApprovals(deps: ApprovalDeps): Approvals {
       approvals: d.approvals.map((a) => a.actor),
       recipients: r.recipients,
     });
-    if (r.recipients > 0 && FIRST_RESPONSE_KINDS.includes(d.kind))
+    // The first response is the approved official reply: sent by the bots where citizens wrote to them, and
+    // where nobody can be answered by a bot (the feedback platform, API, import), approved for that channel's
+    // own delivery — the center has answered either way, and its deadline must not breach.
+    if (FIRST_RESPONSE_KINDS.includes(d.kind))
       await deps.incidents.setFields(d.incidentId, { firstRespondedAt: at });
     // A question to the citizen stops the clock until they answer.
     if (d.kind === 'details_request' && r.recipients > 0) await deps.incidents.pause(d.incidentId, actor, at);
@@ -150,6 +156,14 @@ export function createApprovals(deps: ApprovalDeps): Approvals {
       let draft = d;
       if (text !== undefined && text.trim() !== d.text) draft = await this.edit(d, text.trim(), staff);
       const failed = draft.checks.filter((c) => !c.ok);
+      // A rude text or a `{slot}` left unfilled never reaches a citizen, whoever approves it.
+      const blocking = failed.filter((c) => BLOCKING_CHECKS.includes(c.name));
+      if (blocking.length)
+        throw new ConflictError(
+          `draft ${d.id} cannot be sent: ${blocking.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}; ` +
+            'fix the text (these checks cannot be overridden)',
+          { code: 'DRAFT_CHECKS_BLOCKING', details: { checks: draft.checks } },
+        );
       if (failed.length && !acceptFailedChecks)
         throw new ConflictError(
           `draft ${d.id} fails checks: ${failed.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}; ` +

@@ -47,7 +47,7 @@ export function renderIncidentCard(inc: IncidentRow, ref: ReferenceSnapshot, pub
       : `Первый ответ до: ${formatDateTime(inc.firstResponseDue)} (время барнаульское)`,
     inc.pausedAt ? null : `Решение до: ${formatDateTime(inc.resolutionDue)}`,
     inc.result ? `Результат: ${inc.result}` : null,
-    `Открыть: ${publicUrl.replace(/\/$/, '')}/incidents/${inc.id}`,
+    `Открыть: ${publicUrl.replace(/\/$/, '')}/#/incidents/${inc.id}`,
   ];
   return lines.filter((l): l is string => l !== null).join('\n');
 }

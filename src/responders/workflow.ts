@@ -5,7 +5,7 @@
  * for SMM, tells the citizens where that applies, and updates the cards in place.
  */
 import { can, type IncidentScope } from '../domain/permissions.ts';
-import type { IncidentStatus } from '../domain/incident-status.ts';
+import { INCIDENT_STATUS_LABELS, type IncidentStatus } from '../domain/incident-status.ts';
 import type { CitizenStore } from '../store/citizen.store.ts';
 import type { IncidentRow, RouteContext } from '../store/incident.store.ts';
 import type { OutboundStore } from '../store/outbound.store.ts';
@@ -155,7 +155,7 @@ export function createWorkflow(deps: WorkflowDeps): Workflow {
             return {
               ok: false,
               code: 'illegal',
-              reason: `Инцидент ${number} нельзя принять в статусе «${inc.status}»`,
+              reason: `Инцидент ${number} нельзя принять в статусе «${INCIDENT_STATUS_LABELS[inc.status as IncidentStatus] ?? inc.status}»`,
             };
           await incidents.addEvent(inc.id, 'accepted', actor, { name: member.name });
           result = { ok: true, incident: cur, message: `Инцидент ${number} принят: ${member.name}.` };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { SECTOR_CODES, SENTIMENTS } from '../domain/types.ts';
 import type { Database } from './db.ts';
+import { ERASED_MARKER, RETENTION_MARKER } from './privacy.store.ts';
 import * as s from './schema.ts';
 
 export type LabelRow = typeof s.labels.$inferSelect;
@@ -115,6 +116,8 @@ export function createLabelStore(database: Database): LabelStore {
       const rows = await database.rows<{ task: LabelTask; text: string; label: string }>(sql`
         select distinct on (l.message_id, l.task) l.task, m.text, l.label
         from labels l join messages m on m.id = l.message_id
+        -- Words erased on request or past their retention are not training data.
+        where m.text not in (${RETENTION_MARKER}, ${ERASED_MARKER})
         order by l.message_id, l.task, l.id desc`);
       return rows.map((r) => ({ task: r.task, text: r.text, label: r.label }));
     },

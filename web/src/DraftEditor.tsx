@@ -16,6 +16,8 @@ import {
 import type { Check, Draft } from './types';
 
 const EDITABLE = new Set(['pending', 'approved_once']);
+/** Checks the server never lets an approval override (see src/responders/approval.ts). */
+const BLOCKING = new Set(['polite', 'slots_filled']);
 
 function failedFromError(e: ApiError, draft: Draft): Check[] {
   const b = e.body;
@@ -110,7 +112,7 @@ export function DraftEditor({
       const body: { text?: string; acceptFailedChecks?: boolean } = {};
       if (dirty) body.text = text;
       if (acceptFailedChecks) body.acceptFailedChecks = true;
-      const d = await api.post<Draft>(`/drafts/${draft.id}/approve`, body);
+      const d = await api.post<Draft & { recipients?: number }>(`/drafts/${draft.id}/approve`, body);
       const next = { ...draft, ...d };
       setDraft(next);
       setText(next.text);
@@ -118,11 +120,15 @@ export function DraftEditor({
       const msg =
         next.status === 'approved_once'
           ? 'Согласование учтено. Для отправки нужно второе согласование другим сотрудником.'
-          : 'Ответ согласован и отправлен заявителю.';
+          : d.recipients === 0
+            ? 'Ответ согласован. Ботом его отправить некому: обращения поступили не через Telegram или ВКонтакте — ответ передаётся по каналу обращения.'
+            : d.recipients && d.recipients > 1
+              ? `Ответ согласован и отправлен заявителям (${d.recipients}).`
+              : 'Ответ согласован и отправлен заявителю.';
       setNotice(msg);
       onChanged(msg, next);
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'DRAFT_CHECKS_FAILED') {
+      if (e instanceof ApiError && (e.code === 'DRAFT_CHECKS_FAILED' || e.code === 'DRAFT_CHECKS_BLOCKING')) {
         setFailed(failedFromError(e, draft));
         setError(e);
       } else setError(e);
@@ -219,15 +225,22 @@ export function DraftEditor({
         <div class="failed-box" data-testid="failed-checks">
           <div>Автоматические проверки не пройдены:</div>
           <CheckList checks={failed} />
-          <button
-            type="button"
-            class="warn"
-            data-testid="draft-approve-anyway"
-            disabled={busy}
-            onClick={() => void approve(true)}
-          >
-            Отправить, несмотря на замечания
-          </button>
+          {failed.some((c) => BLOCKING.has(c.name)) ? (
+            <div class="small" data-testid="draft-blocking">
+              Вежливость и заполненные поля обязательны: исправьте текст, отправить «несмотря на замечания»
+              нельзя.
+            </div>
+          ) : (
+            <button
+              type="button"
+              class="warn"
+              data-testid="draft-approve-anyway"
+              disabled={busy}
+              onClick={() => void approve(true)}
+            >
+              Отправить, несмотря на замечания
+            </button>
+          )}
         </div>
       )}
       <Notice text={notice} />

@@ -14,6 +14,8 @@ const RU_ERRORS: Record<string, string> = {
   CSRF_FAILED: 'Сессия устарела — обновите страницу.',
   DRAFT_DECIDED: 'Черновик уже рассмотрен другим сотрудником — обновите страницу.',
   DRAFT_CHECKS_FAILED: 'Черновик не прошёл проверки: исправьте текст или отправьте, несмотря на замечания.',
+  DRAFT_CHECKS_BLOCKING:
+    'Такой ответ отправить нельзя: в нём грубость или незаполненные поля. Исправьте текст — эти проверки не отменяются.',
   SECOND_APPROVAL_SAME_PERSON: 'Второе согласование должен дать другой сотрудник.',
   MESSAGE_NOT_ANALYZED: 'Сообщение ещё анализируется — повторите через несколько секунд.',
   NOT_FOUND: 'Не найдено.',
@@ -48,7 +50,7 @@ export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+export type Query = Record<string, string | number | boolean | null | undefined>;
 
 export function withQuery(path: string, query: Query = {}): string {
   const qs = new URLSearchParams();
@@ -132,6 +134,39 @@ export const api = {
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
   del: <T>(path: string) => request<T>('DELETE', path),
 };
+
+/** Downloads an export with the session cookie; failures are shown in Russian next to the buttons. */
+export async function downloadFile(path: string, query: Query = {}): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(API + withQuery(path, query), { credentials: 'same-origin' });
+  } catch {
+    throw new Error('Нет связи с сервером. Проверьте подключение и повторите попытку.');
+  }
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    throw new Error(
+      res.status === 401
+        ? 'Сессия истекла — войдите снова.'
+        : res.status === 403
+          ? 'Недостаточно прав для выгрузки.'
+          : /[а-яё]/i.test(body.message ?? '')
+            ? body.message!
+            : `Не удалось сформировать файл (HTTP ${res.status}).`,
+    );
+  }
+  const blob = await res.blob();
+  const cd = res.headers.get('content-disposition') ?? '';
+  const utf = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+  const plain = /filename="([^"]+)"/i.exec(cd);
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = utf ? decodeURIComponent(utf[1]!) : (plain?.[1] ?? 'otklik-export');
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}
 
 /** Text for any thrown value. */
 export function errorText(e: unknown): string {

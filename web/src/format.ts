@@ -112,6 +112,7 @@ export const EVENT_LABELS: Record<string, string> = {
   draft_edited: 'Черновик изменён',
   resolved_with_result: 'Результат работ',
   sla_reminder: 'Напоминание о сроке',
+  routed_to_sector_block: 'Направлен в профильный блок ЦУР',
 };
 
 export const SENTIMENT_LABELS: Record<string, string> = {

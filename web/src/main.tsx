@@ -198,4 +198,8 @@ function Layout({
   );
 }
 
+// A path link (e.g. `/incidents/123` from a card posted before links carried the `#`) opens the same page.
+if (location.pathname !== '/' && !location.hash)
+  history.replaceState(null, '', `/#${location.pathname}${location.search}`);
+
 render(<App />, document.getElementById('app')!);

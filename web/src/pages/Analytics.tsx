@@ -18,7 +18,7 @@ import {
   type Pivot,
   type SliceData,
 } from '../../../src/api/analytics.view.ts';
-import { API, api, withQuery } from '../api';
+import { api, downloadFile } from '../api';
 import { Chart, Sparkline, type ChartKind, type Series } from '../charts';
 import { Empty, ErrorLine, Field, Select, useLoad, WhenLoaded } from '../components';
 import { fmtDay, fmtNumber, fmtPercent } from '../format';
@@ -115,46 +115,13 @@ function DateRange({
 
 // ---------------------------------------------------------------- downloads
 
-/** Downloads an export with the session cookie; failures are shown in Russian next to the buttons. */
-async function download(path: string, query: Query): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(API + withQuery(path, query), { credentials: 'same-origin' });
-  } catch {
-    throw new Error('Нет связи с сервером. Проверьте подключение и повторите попытку.');
-  }
-  if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { message?: string };
-    throw new Error(
-      res.status === 401
-        ? 'Сессия истекла — войдите снова.'
-        : res.status === 403
-          ? 'Недостаточно прав для выгрузки.'
-          : /[а-яё]/i.test(body.message ?? '')
-            ? body.message!
-            : `Не удалось сформировать файл (HTTP ${res.status}).`,
-    );
-  }
-  const blob = await res.blob();
-  const cd = res.headers.get('content-disposition') ?? '';
-  const utf = /filename\*=UTF-8''([^;]+)/i.exec(cd);
-  const plain = /filename="([^"]+)"/i.exec(cd);
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = utf ? decodeURIComponent(utf[1]!) : (plain?.[1] ?? 'otklik-export');
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
-}
-
 function Downloads({ path, query, formats }: { path: string; query: Query; formats: ('csv' | 'xlsx')[] }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const run = (format: string) => {
     setBusy(format);
     setError(null);
-    download(path, { ...query, format })
+    downloadFile(path, { ...query, format })
       .catch((e: unknown) => setError(e))
       .finally(() => setBusy(null));
   };

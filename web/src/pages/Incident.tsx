@@ -27,7 +27,7 @@ const ACTION_NOTICES: Record<string, string> = {
   work: 'Инцидент взят в работу.',
   done: 'Инцидент отмечен как решённый.',
   other: 'Инцидент передан другому ведомству.',
-  details: 'Запрос уточнений отправлен заявителю.',
+  details: 'Вопрос к заявителю передан на согласование SMM.',
 };
 
 interface Loaded {
@@ -206,10 +206,14 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
     setBusy(true);
     setError(null);
     try {
-      await api.post(`/incidents/${incident.id}/actions`, { action, ...extra });
+      const r = await api.post<{ message?: string }>(`/incidents/${incident.id}/actions`, {
+        action,
+        ...extra,
+      });
       setMode(null);
       setText('');
-      onDone(ACTION_NOTICES[action] ?? 'Готово.');
+      // The server says what happened (in Russian), e.g. that a question waits for SMM approval.
+      onDone(r?.message ?? ACTION_NOTICES[action] ?? 'Готово.');
     } catch (e) {
       setError(e);
     } finally {

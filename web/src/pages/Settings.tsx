@@ -1,6 +1,7 @@
 // Settings: a sub-navigation over the reference tables; each sub-page edits its table inline.
 import { AgenciesSettings } from './settings/Agencies';
 import { CalendarSettings } from './settings/Calendar';
+import { PrivacySettings } from './settings/Privacy';
 import { RoutingSettings } from './settings/Routing';
 import { SectorsSettings } from './settings/Sectors';
 import { SlaSettings } from './settings/SlaPolicies';
@@ -15,6 +16,7 @@ const SECTIONS = [
   { key: 'sla', title: 'Сроки (SLA)', page: SlaSettings },
   { key: 'calendar', title: 'Календарь', page: CalendarSettings },
   { key: 'users', title: 'Пользователи', page: UsersSettings },
+  { key: 'privacy', title: 'Персональные данные', page: PrivacySettings },
 ] as const;
 
 export function SettingsPage({ section }: { section: string | undefined }) {
