@@ -126,6 +126,11 @@ describe('web workspace in Chromium', () => {
     const events = await t.app.incidents.events(incidentId);
     expect(events.find((e) => e.type === 'reply_approved')?.actor).toBe('staff:smm.web');
 
+    // The link of a card posted in a chat before links carried the `#` still opens the incident.
+    await page.goto(`${t.app.url}/incidents/${incidentId}`);
+    await page.locator(`[data-testid="incident"][data-id="${incidentId}"]`).waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/incidents/${incidentId}`);
+
     for (const [nav, name] of [
       ['nav-approvals', '03-approvals'],
       ['nav-sla', '04-sla'],

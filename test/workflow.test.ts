@@ -491,14 +491,18 @@ describe('incident workflow', () => {
     );
     expect(ack.suggestions.map((x) => x.incidentId)).toContain(incidentId);
 
-    // A rude edit fails the politeness check; approval without accepting it is refused and shows why.
+    // A rude edit fails the politeness check; approval is refused and shows why — even «despite the
+    // remarks»: rudeness is never sent to a citizen.
     const edited = await api('POST', `/drafts/${ack.id}/edit`, smmToken, {
       text: 'Сами виноваты, ездите аккуратнее!!!',
     });
     expect(edited.body.failedChecks).toContain('polite');
     const refused = await api('POST', `/drafts/${ack.id}/approve`, smmToken, {});
     expect(refused.status).toBe(409);
-    expect(refused.body.error).toBe('DRAFT_CHECKS_FAILED');
+    expect(refused.body.error).toBe('DRAFT_CHECKS_BLOCKING');
+    const anyway = await api('POST', `/drafts/${ack.id}/approve`, smmToken, { acceptFailedChecks: true });
+    expect(anyway.status).toBe(409);
+    expect(anyway.body.error).toBe('DRAFT_CHECKS_BLOCKING');
     const rejected = await api('POST', `/drafts/${ack.id}/reject`, smmToken, {
       reason: 'Грубый тон, переписать',
     });
