@@ -126,6 +126,15 @@ describe('web workspace in Chromium', () => {
     const events = await t.app.incidents.events(incidentId);
     expect(events.find((e) => e.type === 'reply_approved')?.actor).toBe('staff:smm.web');
 
+    // The incident page shows what went to the citizen and that it arrived (the page looks again while a
+    // delivery is on its way).
+    const delivered = page
+      .getByTestId('delivery')
+      .filter({ hasText: 'Ответ, Telegram' })
+      .and(page.locator('[data-status="sent"]'));
+    await delivered.first().waitFor({ timeout: 15_000 });
+    expect(await delivered.first().innerText()).toContain('Доставлено');
+
     // The link of a card posted in a chat before links carried the `#` still opens the incident.
     await page.goto(`${t.app.url}/incidents/${incidentId}`);
     await page.locator(`[data-testid="incident"][data-id="${incidentId}"]`).waitFor();

@@ -2,7 +2,17 @@
 // status change, the message thread with analysis and one-click corrections, drafts, the timeline.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
-import { Deadline, Empty, ErrorLine, Loading, Notice, Select, StatusBadge, useLoad } from '../components';
+import {
+  Deadline,
+  Empty,
+  ErrorLine,
+  Loading,
+  Notice,
+  Select,
+  StatusBadge,
+  useEvery,
+  useLoad,
+} from '../components';
 import { DraftEditor } from '../DraftEditor';
 import {
   DRAFT_KIND_LABELS,
@@ -33,7 +43,41 @@ const ACTION_NOTICES: Record<string, string> = {
 interface Loaded {
   incident: IncidentDetail;
   drafts: Draft[];
+  /** Messages to the citizens of this incident and how they went; null when the role may not read them. */
+  outbound: Outbound[] | null;
 }
+
+interface Outbound {
+  id: number;
+  purpose: string;
+  source: string;
+  status: string;
+  text: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+const OUTBOUND_PURPOSES: Record<string, string> = {
+  reply: 'Ответ',
+  status: 'Изменение статуса',
+  confirmation: 'Подтверждение регистрации',
+  survey: 'Вопрос об оценке',
+  prompt: 'Вопрос бота',
+  discussion: 'Обсуждение',
+};
+
+const OUTBOUND_STATUSES: Record<string, { label: string; tag: string }> = {
+  pending: { label: 'В очереди', tag: 'tag-grey' },
+  sending: { label: 'Отправляется', tag: 'tag-grey' },
+  sent: { label: 'Доставлено', tag: 'tag-green' },
+  failed: { label: 'Не доставлено', tag: 'tag-red' },
+  uncertain: { label: 'Не известно: сбой во время отправки', tag: 'tag-amber' },
+};
+
+const channelOf = (source: string) =>
+  source.startsWith('telegram') ? 'Telegram' : source.startsWith('vk') ? 'ВКонтакте' : source;
 
 async function loadIncident(id: string): Promise<Loaded> {
   const [incident, queue] = await Promise.all([
@@ -46,7 +90,11 @@ async function loadIncident(id: string): Promise<Loaded> {
   const rich = new Map((queue?.items ?? []).map((d) => [d.id, d]));
   const drafts = (incident.drafts ?? []).map((d) => ({ ...d, ...(rich.get(d.id) ?? {}) }));
   for (const d of queue?.items ?? []) if (!drafts.some((x) => x.id === d.id)) drafts.push(d);
-  return { incident, drafts };
+  const outbound = await api
+    .get<{ items: Outbound[] }>(`/incidents/${encodeURIComponent(id)}/outbound`)
+    .then((r) => r.items.filter((o) => OUTBOUND_PURPOSES[o.purpose]))
+    .catch(() => null);
+  return { incident, drafts, outbound };
 }
 
 export function IncidentPage({ id }: { id: string }) {
@@ -58,6 +106,9 @@ export function IncidentPage({ id }: { id: string }) {
     (e) => String(e.id) === id,
   );
   useEffect(() => setNotice(null), [id]);
+  // Deliveries change without an incident event: look again while any is still on its way.
+  const inFlight = (state.data?.outbound ?? []).some((o) => o.status === 'pending' || o.status === 'sending');
+  useEvery(inFlight, 5000, () => state.reload(true));
 
   if (state.loading && !state.data) return <Loading />;
   if (!state.data)
@@ -68,7 +119,7 @@ export function IncidentPage({ id }: { id: string }) {
       </section>
     );
 
-  const { incident: inc, drafts } = state.data;
+  const { incident: inc, drafts, outbound } = state.data;
   const messages = inc.messages ?? [];
   const events = [...(inc.events ?? [])].sort((a, b) => b.at.localeCompare(a.at));
   const refresh = (msg?: string) => {
@@ -180,6 +231,7 @@ export function IncidentPage({ id }: { id: string }) {
           ) : (
             <Empty text="Черновиков нет" />
           )}
+          {outbound && outbound.length > 0 && <Deliveries items={outbound} />}
           <h2>История</h2>
           <Timeline events={events} ref_={ref} />
         </div>
@@ -545,6 +597,49 @@ function eventDetails(e: IncidentEvent, ref: RefData): string[] {
     }
   }
   return out;
+}
+
+/** What was sent to the citizens of the incident, newest first, and whether it arrived. */
+function Deliveries({ items }: { items: Outbound[] }) {
+  const rows = [...items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const failed = rows.filter((o) => o.status === 'failed').length;
+  return (
+    <>
+      <h2>Сообщения заявителям</h2>
+      {failed > 0 && (
+        <p class="small text-red" data-testid="deliveries-failed">
+          Не доставлено сообщений: {failed}. Заявитель мог заблокировать бота или удалить сообщение —
+          свяжитесь с ним иначе.
+        </p>
+      )}
+      <table class="table small" data-testid="deliveries">
+        <tbody>
+          {rows.map((o) => {
+            const st = OUTBOUND_STATUSES[o.status] ?? { label: o.status, tag: 'tag-grey' };
+            return (
+              <tr key={o.id} data-testid="delivery" data-status={o.status}>
+                <td>{fmtDateTime(o.sentAt ?? o.createdAt)}</td>
+                <td>
+                  {OUTBOUND_PURPOSES[o.purpose]}, {channelOf(o.source)}
+                </td>
+                <td>
+                  <span class={`tag ${st.tag}`}>{st.label}</span>
+                  {o.status === 'failed' && o.lastError && (
+                    <div class="muted" title={o.lastError}>
+                      Попыток: {o.attempts}
+                    </div>
+                  )}
+                </td>
+                <td title={o.text}>
+                  {o.text.length > 90 ? `${o.text.slice(0, 90)}…` : o.text}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
 }
 
 function Timeline({ events, ref_ }: { events: IncidentEvent[]; ref_: RefData }) {
