@@ -160,7 +160,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
     const metrics = createMetrics();
     const messages = createMessageStore(database);
-    const incidents = createIncidentStore(database);
+    // Reopening recomputes a deadline: with the app's cached policies and calendar (routeContext, below).
+    const incidents = createIncidentStore(database, { slaContext: () => routeContext() });
     const outbox = createOutboxStore(database);
     const reference = createReferenceStore(database);
     const outbound = createOutboundStore(database);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createApp, type App, type Role } from '../src/app.ts';
+import type { Analysis } from '../src/domain/types.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/store/db.ts';
 import { SECTORS, type InboundMessage } from '../src/domain/types.ts';
@@ -258,4 +259,21 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A fixed analysis for tests that store messages without running a model (a negative road appeal). */
+export function fixtureAnalysis(extra: Partial<Analysis> = {}): Analysis {
+  return {
+    sector: 'roads',
+    sectorScore: 0.9,
+    sentiment: 'negative',
+    sentimentScore: 0.8,
+    toxic: false,
+    toxicScore: 0.01,
+    municipality: 'barnaul',
+    address: null,
+    terms: [],
+    model: 'test-fixture',
+    ...extra,
+  };
 }

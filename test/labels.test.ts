@@ -27,6 +27,7 @@ import {
   tempDir,
   waitFor,
   type TestApp,
+  fixtureAnalysis,
 } from './helpers.ts';
 import { ERASED_MARKER } from '../src/store/privacy.store.ts';
 
@@ -328,21 +329,8 @@ describe('staff corrections through the API, the CLI export and the training spl
   });
 });
 
-function analysis(extra: Partial<Analysis> = {}): Analysis {
-  return {
-    sector: 'roads',
-    sectorScore: 0.4,
-    sentiment: 'negative',
-    sentimentScore: 0.8,
-    toxic: false,
-    toxicScore: 0.01,
-    municipality: 'barnaul',
-    address: null,
-    terms: ['ям'],
-    model: 'test-fixture',
-    ...extra,
-  };
-}
+const analysis = (extra: Partial<Analysis> = {}) =>
+  fixtureAnalysis({ sectorScore: 0.4, terms: ['ям'], ...extra });
 
 describe.each(STORE_ENGINES)('label store on %s', (_name, open) => {
   let database: Database;

@@ -11,28 +11,14 @@ import { createIncidentStore, type RouteContext } from '../src/store/incident.st
 import { createMessageStore } from '../src/store/message.store.ts';
 import { calendarFromReference, createReferenceStore } from '../src/store/reference.store.ts';
 import { seedReferenceData } from '../src/store/seed.ts';
-import { message, STORE_ENGINES, tempDir } from './helpers.ts';
+import { fixtureAnalysis, message, STORE_ENGINES, tempDir } from './helpers.ts';
 
-function analysis(
+const analysis = (
   sector: SectorCode,
   municipality: string | null,
   terms: string[],
   extra: Partial<Analysis> = {},
-): Analysis {
-  return {
-    sector,
-    sectorScore: 0.9,
-    sentiment: 'negative',
-    sentimentScore: 0.8,
-    toxic: false,
-    toxicScore: 0.01,
-    municipality,
-    address: null,
-    terms,
-    model: 'test-fixture',
-    ...extra,
-  };
-}
+): Analysis => fixtureAnalysis({ sector, municipality, terms, ...extra });
 
 describe.each(STORE_ENGINES)('store on %s', (_name, open) => {
   let database: Database;

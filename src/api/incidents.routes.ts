@@ -13,6 +13,7 @@ import {
   isOpenStatus,
   type IncidentStatus,
 } from '../domain/incident-status.ts';
+import { overdueDeadlines } from '../domain/sla.ts';
 import { can } from '../domain/permissions.ts';
 import { CHANNEL_KINDS, CHANNEL_LABELS, SECTORS, type ChannelKind } from '../domain/types.ts';
 import type { IncidentRow } from '../store/incident.store.ts';
@@ -374,8 +375,20 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     );
     const soon = now.getTime() + 24 * 3600_000;
     const open = page.items.filter((i) => !i.pausedAt);
-    const overdue = open.filter((i) => i.resolutionDue < now);
-    const dueSoon = open.filter((i) => i.resolutionDue >= now && i.resolutionDue.getTime() <= soon);
+    // Overdue as everywhere in the workspace: a missed first response or a missed resolution.
+    const late = (i: (typeof open)[number]) =>
+      overdueDeadlines(
+        {
+          open: true,
+          paused: false,
+          firstResponseDue: i.firstResponseDue,
+          firstRespondedAt: i.firstRespondedAt,
+          resolutionDue: i.resolutionDue,
+        },
+        now,
+      ).any;
+    const overdue = open.filter(late);
+    const dueSoon = open.filter((i) => !late(i) && i.resolutionDue.getTime() <= soon);
     const byBlock = SECTORS.map((s) => ({
       sector: s.code,
       sectorName: s.name,

@@ -1,5 +1,6 @@
 /** What the API shows of stored rows (no raw payloads; Russian labels beside codes). */
 import { INCIDENT_STATUS_LABELS, isOpenStatus, type IncidentStatus } from '../domain/incident-status.ts';
+import { overdueDeadlines } from '../domain/sla.ts';
 import type { IncidentEventRow, IncidentRow } from '../store/incident.store.ts';
 import type { LabelTask } from '../store/label.store.ts';
 import type { MessageRow } from '../store/message.store.ts';
@@ -60,6 +61,18 @@ export function eventView(e: IncidentEventRow) {
 
 export function incidentView(i: IncidentRow, ref: ReferenceSnapshot, now: Date, events?: IncidentEventRow[]) {
   const open = isOpenStatus(i.status as IncidentStatus);
+  // Overdue: a deadline that still applies is past (as the list filter and sla-watch judge it); a paused
+  // incident is not overdue while it waits for the citizen.
+  const late = overdueDeadlines(
+    {
+      open,
+      paused: i.pausedAt !== null,
+      firstResponseDue: i.firstResponseDue,
+      firstRespondedAt: i.firstRespondedAt,
+      resolutionDue: i.resolutionDue,
+    },
+    now,
+  );
   return {
     id: i.id,
     number: incidentNumber(i.id),
@@ -87,7 +100,13 @@ export function incidentView(i: IncidentRow, ref: ReferenceSnapshot, now: Date, 
     lastMessageAt: i.lastMessageAt.toISOString(),
     firstResponseDue: i.firstResponseDue.toISOString(),
     resolutionDue: i.resolutionDue.toISOString(),
-    overdue: open && i.resolutionDue < now,
+    firstRespondedAt: i.firstRespondedAt?.toISOString() ?? null,
+    /** Either deadline missed (see the two below). */
+    overdue: late.any,
+    firstResponseOverdue: late.firstResponse,
+    resolutionOverdue: late.resolution,
+    /** Set after a reopening: the resolution deadline counts from this moment. */
+    resolutionStartedAt: i.resolutionStartedAt?.toISOString() ?? null,
     createdAt: i.createdAt.toISOString(),
     ...(events ? { events: events.map(eventView) } : {}),
   };

@@ -5,6 +5,8 @@ import {
   computeDeadlines,
   computeDue,
   isBreached,
+  MAX_SLA_PAUSE_MS,
+  overdueDeadlines,
   slaProgress,
   type SlaPolicy,
 } from './sla.ts';
@@ -191,4 +193,42 @@ describe('slaProgress and isBreached', () => {
     expect(isBreached(due, L('2025-12-29T12:00'), L('2025-12-29T18:30'))).toBe(true);
     expect(isBreached(due, L('2025-12-29T12:00'), null)).toBe(false);
   });
+});
+
+describe('overdueDeadlines', () => {
+  const base = {
+    open: true,
+    paused: false,
+    firstResponseDue: L('2026-03-02T10:00'),
+    firstRespondedAt: null,
+    resolutionDue: L('2026-03-12T18:00'),
+  };
+
+  it('a missed first response with none given is overdue, the resolution still running', () => {
+    expect(overdueDeadlines(base, L('2026-03-02T11:00'))).toEqual({
+      firstResponse: true,
+      resolution: false,
+      any: true,
+    });
+  });
+
+  it('a first response given, even late, no longer counts; a missed resolution does', () => {
+    const answered = { ...base, firstRespondedAt: L('2026-03-02T12:00') };
+    expect(overdueDeadlines(answered, L('2026-03-03T09:00')).any).toBe(false);
+    expect(overdueDeadlines(answered, L('2026-03-13T09:00'))).toEqual({
+      firstResponse: false,
+      resolution: true,
+      any: true,
+    });
+  });
+
+  it('nothing is overdue at the deadline itself, while paused, or once closed', () => {
+    expect(overdueDeadlines(base, base.firstResponseDue).any).toBe(false);
+    expect(overdueDeadlines({ ...base, paused: true }, L('2026-03-13T09:00')).any).toBe(false);
+    expect(overdueDeadlines({ ...base, open: false }, L('2026-03-13T09:00')).any).toBe(false);
+  });
+});
+
+describe('MAX_SLA_PAUSE_MS', () => {
+  it('is 7 days', () => expect(MAX_SLA_PAUSE_MS).toBe(7 * 24 * 3_600_000));
 });

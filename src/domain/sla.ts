@@ -18,7 +18,11 @@
  *
  * Pauses (waiting for the citizen) stop the clock: a deadline moves by the paused time measured in the
  * target's own unit — wall-clock time for calendar hours, working time for working hours and days (a pause
- * over a weekend does not move a working-time deadline).
+ * over a weekend does not move a working-time deadline). A pause ends when a citizen who was asked writes
+ * again, or by itself after MAX_SLA_PAUSE_MS.
+ *
+ * A reopened incident gets a fresh resolution deadline counted from the reopening (same target, same
+ * calendar); the first-response deadline keeps counting from the first message.
  */
 
 import { addCalendarHours, type Calendar } from './calendar.ts';
@@ -54,6 +58,9 @@ const incidentPractice = (channelKind: ChannelKind): SlaPolicy => ({
   firstResponse: { amount: 24, unit: 'calendar_hours' },
   resolution: { amount: 8, unit: 'working_days' },
 });
+
+/** The longest the clock stands still waiting for the citizen: then sla-watch restarts it (7 days). */
+export const MAX_SLA_PAUSE_MS = 7 * 24 * 3_600_000;
 
 export const DEFAULT_SLA_POLICIES: Readonly<Record<ChannelKind, SlaPolicy>> = {
   messenger: incidentPractice('messenger'),
@@ -124,6 +131,32 @@ export function slaProgress(
 /** Whether the deadline is missed: done after `due`, or not done and `now` is past `due`. */
 export function isBreached(due: Date, now: Date, doneAt: Date | null = null): boolean {
   return (doneAt ?? now).getTime() > due.getTime();
+}
+
+/** What decides whether an incident is overdue (a subset of the stored incident). */
+export interface DeadlineFacts {
+  /** The status is an open one (not resolved, rejected, …). */
+  open: boolean;
+  /** The clock stands (waiting for the citizen): nothing is overdue meanwhile. */
+  paused: boolean;
+  firstResponseDue: Date;
+  firstRespondedAt: Date | null;
+  resolutionDue: Date;
+}
+
+/**
+ * Which deadlines of an incident are missed at `now`: the first response while there is none yet, the
+ * resolution while it is open. A closed or paused incident is overdue on neither.
+ */
+export function overdueDeadlines(
+  f: DeadlineFacts,
+  now: Date,
+): { firstResponse: boolean; resolution: boolean; any: boolean } {
+  const running = f.open && !f.paused;
+  const firstResponse =
+    running && f.firstRespondedAt === null && f.firstResponseDue.getTime() < now.getTime();
+  const resolution = running && f.resolutionDue.getTime() < now.getTime();
+  return { firstResponse, resolution, any: firstResponse || resolution };
 }
 
 /** Pauses clipped to start at receipt, closed at `now` when open, sorted and merged; as [from, to] ms. */

@@ -11,11 +11,11 @@ import {
   type IncidentStatus,
 } from '../domain/incident-status.ts';
 import { decideRoute } from '../domain/routing.ts';
-import { computeDeadlines, type SlaPolicy } from '../domain/sla.ts';
+import { computeDeadlines, computeDue, type SlaPolicy } from '../domain/sla.ts';
 import type { Calendar } from '../domain/calendar.ts';
 import type { ChannelKind, SectorCode } from '../domain/types.ts';
 import type { Database, Db } from './db.ts';
-import type { ReferenceSnapshot } from './reference.store.ts';
+import { calendarFromReference, createReferenceStore, type ReferenceSnapshot } from './reference.store.ts';
 import * as s from './schema.ts';
 
 export type IncidentRow = typeof s.incidents.$inferSelect;
@@ -27,8 +27,21 @@ export interface RouteContext {
   grouping: GroupingPolicy;
 }
 
+/** What the deadline arithmetic needs: the SLA policies and the regional calendar. */
+export type SlaContext = Pick<RouteContext, 'ref' | 'calendar'>;
+
+export interface IncidentStoreOptions {
+  /**
+   * Policies and calendar for the deadlines a status change recomputes (a reopening).
+   * @defaultValue a reference store of its own over the same database (cached 30 s)
+   */
+  slaContext?: () => Promise<SlaContext>;
+}
+
 export interface RouteOutcome {
   messageId: number;
+  /** The message's author (null when unknown), e.g. to tell whether the asked citizen answered. */
+  authorId: number | null;
   incidentId: number;
   opened: boolean;
   reason: string;
@@ -39,6 +52,10 @@ export interface IncidentFilters {
   sector?: string[];
   municipality?: string[];
   agency?: string[];
+  /**
+   * Open, not paused, and past a deadline that still applies: the first response (none yet) or the
+   * resolution.
+   */
   overdue?: boolean;
   channel?: string[];
   /** Incidents with at least one message of this sentiment. */
@@ -77,14 +94,33 @@ export interface IncidentStore {
   ): Promise<IncidentRow | undefined>;
   /** Stops the SLA clock (waiting for the citizen); false when it already stands. */
   pause(id: number, actor: string, at?: Date): Promise<boolean>;
-  /** Starts the clock again and moves both deadlines by the pause; false when it was not paused. */
-  resume(id: number, actor: string, ctx: RouteContext, at?: Date): Promise<boolean>;
+  /**
+   * Starts the clock again and moves both deadlines by the pause; false when it was not paused. With
+   * `authorIds`, only when one of them had written to the incident before the pause (a citizen who was
+   * asked); `reason` goes into the `sla_resumed` event.
+   */
+  resume(
+    id: number,
+    actor: string,
+    ctx: SlaContext,
+    at?: Date,
+    opts?: { authorIds?: readonly number[]; reason?: string },
+  ): Promise<boolean>;
+  /** Open incidents whose clock stands since before `before`, longest first. */
+  pausedSince(before: Date, limit: number): Promise<IncidentRow[]>;
   /** Marks a once-only side effect done (`notifiedAt`, `draftedAt`); false when already done. */
   markOnce(id: number, column: 'notifiedAt' | 'draftedAt'): Promise<boolean>;
   /** Incidents whose notify / draft step has not happened since `olderThan`. */
   pendingSideEffects(column: 'notifiedAt' | 'draftedAt', olderThan: Date, limit: number): Promise<number[]>;
-  /** Open incidents past their first-response or resolution deadline and not yet flagged. */
+  /**
+   * Open, running incidents with a deadline missed and not yet flagged: the first response (none yet,
+   * `firstResponseBreachedAt` unset) or the resolution (`resolutionBreachedAt` unset).
+   */
   newlyBreached(now: Date, limit: number): Promise<IncidentRow[]>;
+  /**
+   * Flags one missed deadline once (atomically: of two workers exactly one gets true) and records
+   * `sla_breached`; false when already flagged or no longer missed (answered, paused, reopened meanwhile).
+   */
   markBreached(id: number, at: Date, which: 'first_response' | 'resolution'): Promise<boolean>;
   countByStatus(): Promise<Record<string, number>>;
   /** Open incidents for sla-watch and digests, soonest deadline first. */
@@ -94,13 +130,39 @@ export interface IncidentStore {
 const SYSTEM = 'system';
 export const OPEN_STATUSES: readonly IncidentStatus[] = INCIDENT_STATUSES.filter(isOpenStatus);
 
+const openStatusesSql = () =>
+  sql.join(
+    OPEN_STATUSES.map((x) => sql`${x}`),
+    sql`, `,
+  );
+
+/** The incident's SLA policy (its channel kind, else the API one), or undefined when none is configured. */
+function policyOf(ref: ReferenceSnapshot, channelKind: string): SlaPolicy | undefined {
+  const row = ref.slaPolicies.get(channelKind) ?? ref.slaPolicies.get('api');
+  return row
+    ? {
+        channelKind: channelKind as ChannelKind,
+        firstResponse: row.firstResponse,
+        resolution: row.resolution,
+      }
+    : undefined;
+}
+
 function summarise(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length <= 160 ? t : `${t.slice(0, 157).replace(/\s+\S*$/, '')}…`;
 }
 
-export function createIncidentStore(database: Database): IncidentStore {
+export function createIncidentStore(database: Database, opts: IncidentStoreOptions = {}): IncidentStore {
   const { db } = database;
+  let ownReference: ReturnType<typeof createReferenceStore> | undefined;
+  const slaContext =
+    opts.slaContext ??
+    (async (): Promise<SlaContext> => {
+      ownReference ??= createReferenceStore(database);
+      const ref = await ownReference.get();
+      return { ref, calendar: calendarFromReference(ref) };
+    });
 
   /**
    * One transaction per batch: lock the batch's messages, take the advisory locks of their
@@ -295,6 +357,7 @@ export function createIncidentStore(database: Database): IncidentStore {
         placed.push({ id: msg.id, incidentId });
         outcomes.push({
           messageId: msg.id,
+          authorId: msg.authorId,
           incidentId,
           opened: decision.kind === 'open',
           reason: decision.kind === 'join' ? decision.reason : 'opened',
@@ -432,9 +495,10 @@ export function createIncidentStore(database: Database): IncidentStore {
       if (f.municipality?.length) conds.push(inArray(s.incidents.municipality, f.municipality));
       if (f.agency?.length) conds.push(inArray(s.incidents.agencyId, f.agency));
       if (f.overdue)
-        conds.push(
-          and(inArray(s.incidents.status, [...OPEN_STATUSES]), lt(s.incidents.resolutionDue, now)) as SQL,
-        );
+        conds.push(sql`(${s.incidents.status} in (${openStatusesSql()}) and ${s.incidents.pausedAt} is null
+          and (${s.incidents.resolutionDue} < ${now.toISOString()}::timestamptz
+               or (${s.incidents.firstRespondedAt} is null
+                   and ${s.incidents.firstResponseDue} < ${now.toISOString()}::timestamptz)))`);
       if (f.channel?.length) conds.push(inArray(s.incidents.channelKind, f.channel));
       if (f.sentiment)
         conds.push(
@@ -482,21 +546,36 @@ export function createIncidentStore(database: Database): IncidentStore {
     },
 
     async changeStatus(id, to, actor, reason) {
+      // Loaded before the row lock: a reopening needs the policy and the calendar.
+      const sla = to === 'reopened' ? await slaContext() : undefined;
       return db.transaction(async (tx) => {
         const [inc] = await tx.select().from(s.incidents).where(eq(s.incidents.id, id)).for('update');
         if (!inc) return { ok: false as const, reason: `incident ${id} not found` };
         const at = new Date();
         const r = transition(inc.status as IncidentStatus, to, { actor, at, reason });
         if (!r.ok) return { ok: false as const, reason: r.reason };
-        const [updated] = await tx
-          .update(s.incidents)
-          .set({
-            status: to,
-            updatedAt: at,
-            resolvedAt: to === 'resolved' ? at : to === 'reopened' ? null : inc.resolvedAt,
-          })
-          .where(eq(s.incidents.id, id))
-          .returning();
+        const patch: Partial<typeof s.incidents.$inferInsert> = {
+          status: to,
+          updatedAt: at,
+          resolvedAt: to === 'resolved' ? at : to === 'reopened' ? null : inc.resolvedAt,
+        };
+        const data: Record<string, unknown> = reason ? { reason } : {};
+        if (to === 'reopened' && sla) {
+          // A fresh resolution clock from now: its own deadline, breach mark and reminders (their outbox
+          // keys carry `resolutionStartedAt`). The citizen has answered, so a question still waiting ends.
+          patch.resolutionStartedAt = at;
+          patch.resolutionBreachedAt = null;
+          if (inc.pausedAt) {
+            patch.pausedAt = null;
+            patch.pauses = [...inc.pauses, { from: inc.pausedAt.toISOString(), to: at.toISOString() }];
+          }
+          const policy = policyOf(sla.ref, inc.channelKind);
+          if (policy) {
+            patch.resolutionDue = computeDue(policy.resolution, at, sla.calendar);
+            data.resolutionDue = patch.resolutionDue.toISOString();
+          }
+        }
+        const [updated] = await tx.update(s.incidents).set(patch).where(eq(s.incidents.id, id)).returning();
         await tx.insert(s.incidentEvents).values({
           incidentId: id,
           type: 'status_changed',
@@ -504,8 +583,16 @@ export function createIncidentStore(database: Database): IncidentStore {
           toStatus: to,
           actor,
           at,
-          data: reason ? { reason } : {},
+          data,
         });
+        if (patch.pausedAt === null && inc.pausedAt)
+          await tx.insert(s.incidentEvents).values({
+            incidentId: id,
+            type: 'sla_resumed',
+            actor,
+            at,
+            data: { pausedFrom: inc.pausedAt.toISOString(), reason: 'reopened' },
+          });
         return { ok: true as const, incident: updated! };
       });
     },
@@ -573,30 +660,49 @@ export function createIncidentStore(database: Database): IncidentStore {
       });
     },
 
-    async resume(id, actor, ctx, at = new Date()) {
+    async resume(id, actor, ctx, at = new Date(), opts = {}) {
+      if (opts.authorIds && opts.authorIds.length === 0) return false;
       return db.transaction(async (tx) => {
         const [inc] = await tx.select().from(s.incidents).where(eq(s.incidents.id, id)).for('update');
         if (!inc?.pausedAt) return false;
-        const pauses = [...inc.pauses, { from: inc.pausedAt.toISOString(), to: at.toISOString() }];
+        if (opts.authorIds) {
+          // Only a citizen who was asked restarts the clock: one who wrote to the incident before the pause.
+          const [asked] = await tx
+            .select({ id: s.messages.id })
+            .from(s.messages)
+            .where(
+              and(
+                eq(s.messages.incidentId, id),
+                inArray(s.messages.authorId, [...opts.authorIds]),
+                sql`coalesce(${s.messages.routedAt}, ${s.messages.receivedAt}) <= ${inc.pausedAt.toISOString()}::timestamptz`,
+              ),
+            )
+            .limit(1);
+          if (!asked) return false;
+        }
+        const end = at < inc.pausedAt ? inc.pausedAt : at;
+        const pauses = [...inc.pauses, { from: inc.pausedAt.toISOString(), to: end.toISOString() }];
         const [first] = await tx
           .select({ at: sql<string>`min(${s.messages.receivedAt})` })
           .from(s.messages)
           .where(eq(s.messages.incidentId, id));
-        const row = ctx.ref.slaPolicies.get(inc.channelKind) ?? ctx.ref.slaPolicies.get('api');
+        const policy = policyOf(ctx.ref, inc.channelKind);
         const patch: Partial<typeof s.incidents.$inferInsert> = { pausedAt: null, pauses, updatedAt: at };
-        if (row && first?.at) {
-          const due = computeDeadlines(
-            {
-              channelKind: inc.channelKind as ChannelKind,
-              firstResponse: row.firstResponse,
-              resolution: row.resolution,
-            },
+        if (policy && first?.at) {
+          const stretches = pauses.map((p) => ({ from: new Date(p.from), to: new Date(p.to) }));
+          patch.firstResponseDue = computeDeadlines(
+            policy,
             new Date(first.at),
             ctx.calendar,
-            pauses.map((p) => ({ from: new Date(p.from), to: new Date(p.to) })),
-          );
-          patch.firstResponseDue = due.firstResponseDue;
-          patch.resolutionDue = due.resolutionDue;
+            stretches,
+          ).firstResponseDue;
+          // After a reopening the resolution clock runs from the reopening, moved by the pauses since.
+          patch.resolutionDue = computeDeadlines(
+            policy,
+            inc.resolutionStartedAt ?? new Date(first.at),
+            ctx.calendar,
+            stretches,
+          ).resolutionDue;
         }
         await tx.update(s.incidents).set(patch).where(eq(s.incidents.id, id));
         await tx.insert(s.incidentEvents).values({
@@ -604,11 +710,23 @@ export function createIncidentStore(database: Database): IncidentStore {
           type: 'sla_resumed',
           actor,
           at,
-          data: { pausedFrom: inc.pausedAt.toISOString(), resolutionDue: patch.resolutionDue?.toISOString() },
+          data: {
+            pausedFrom: inc.pausedAt.toISOString(),
+            resolutionDue: patch.resolutionDue?.toISOString(),
+            ...(opts.reason ? { reason: opts.reason } : {}),
+          },
         });
         return true;
       });
     },
+
+    pausedSince: (before, limit) =>
+      db
+        .select()
+        .from(s.incidents)
+        .where(and(inArray(s.incidents.status, [...OPEN_STATUSES]), lt(s.incidents.pausedAt, before)))
+        .orderBy(s.incidents.pausedAt, s.incidents.id)
+        .limit(limit),
 
     async markOnce(id, column) {
       const col = s.incidents[column];
@@ -631,27 +749,48 @@ export function createIncidentStore(database: Database): IncidentStore {
     },
 
     async newlyBreached(now, limit) {
+      const t = now.toISOString();
       return db
         .select()
         .from(s.incidents)
         .where(
           and(
-            isNull(s.incidents.breachedAt),
             isNull(s.incidents.pausedAt),
             inArray(s.incidents.status, [...OPEN_STATUSES]),
-            sql`(${s.incidents.resolutionDue} < ${now.toISOString()}::timestamptz or (${s.incidents.firstRespondedAt} is null and ${s.incidents.firstResponseDue} < ${now.toISOString()}::timestamptz))`,
+            sql`((${s.incidents.firstResponseBreachedAt} is null and ${s.incidents.firstRespondedAt} is null
+                  and ${s.incidents.firstResponseDue} < ${t}::timestamptz)
+                 or (${s.incidents.resolutionBreachedAt} is null and ${s.incidents.resolutionDue} < ${t}::timestamptz))`,
           ),
         )
-        .orderBy(s.incidents.firstResponseDue)
+        .orderBy(s.incidents.firstResponseDue, s.incidents.id)
         .limit(limit);
     },
 
     async markBreached(id, at, which) {
+      const t = at.toISOString();
+      const [mark, still] =
+        which === 'first_response'
+          ? [
+              s.incidents.firstResponseBreachedAt,
+              sql`${s.incidents.firstRespondedAt} is null and ${s.incidents.firstResponseDue} < ${t}::timestamptz`,
+            ]
+          : [s.incidents.resolutionBreachedAt, sql`${s.incidents.resolutionDue} < ${t}::timestamptz`];
       return db.transaction(async (tx) => {
         const rows = await tx
           .update(s.incidents)
-          .set({ breachedAt: at })
-          .where(and(eq(s.incidents.id, id), isNull(s.incidents.breachedAt)))
+          .set({
+            ...(which === 'first_response' ? { firstResponseBreachedAt: at } : { resolutionBreachedAt: at }),
+            breachedAt: sql`coalesce(${s.incidents.breachedAt}, ${t}::timestamptz)`,
+          })
+          .where(
+            and(
+              eq(s.incidents.id, id),
+              isNull(mark),
+              isNull(s.incidents.pausedAt),
+              inArray(s.incidents.status, [...OPEN_STATUSES]),
+              still,
+            ),
+          )
           .returning({ id: s.incidents.id });
         if (rows.length === 0) return false;
         await tx.insert(s.incidentEvents).values({

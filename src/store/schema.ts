@@ -218,7 +218,14 @@ export const incidents = pgTable(
     resolutionDue: ts('resolution_due').notNull(),
     firstRespondedAt: ts('first_responded_at'),
     resolvedAt: ts('resolved_at'),
+    /** The first breach of either deadline (history); each deadline has its own mark below. */
     breachedAt: ts('breached_at'),
+    /** The first-response deadline was missed and escalated (once). */
+    firstResponseBreachedAt: ts('first_response_breached_at'),
+    /** The resolution deadline was missed and escalated (once per resolution clock: cleared on reopening). */
+    resolutionBreachedAt: ts('resolution_breached_at'),
+    /** The resolution clock counts from here after a reopening; null: from the first message. */
+    resolutionStartedAt: ts('resolution_started_at'),
     notifiedAt: ts('notified_at'),
     draftedAt: ts('drafted_at'),
     /** Waiting for the citizen (details asked): the SLA clock stands still since this moment. */

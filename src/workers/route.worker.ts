@@ -7,7 +7,7 @@ export interface RouteDeps {
   incidents: IncidentStore;
   queues: Queues;
   context: () => Promise<RouteContext>;
-  /** Called for an incident whose clock restarted because a new message joined it (update its cards). */
+  /** Called for an incident whose clock restarted because the asked citizen wrote again (update its cards). */
   onResumed?: (incidentId: number) => Promise<unknown>;
   /** Incidents opened or joined (live updates of the workspace). */
   onRouted?: (incidentIds: number[]) => void;
@@ -26,9 +26,15 @@ export function routeProcessor(deps: RouteDeps): Processor<JobData['route']> {
     const diverted = new Set(await deps.divert?.(ids));
     if (diverted.size) ids = ids.filter((id) => !diverted.has(id));
     const outcomes = await deps.incidents.routeMessages(ids, ctx);
-    // A message joining an incident that waits for the citizen (details asked) restarts its clock.
-    for (const id of new Set(outcomes.filter((o) => !o.opened).map((o) => o.incidentId)))
-      if (await deps.incidents.resume(id, 'citizen', ctx)) await deps.onResumed?.(id);
+    // An incident waiting for the citizen (details asked) restarts its clock when one who was asked (an
+    // author of its messages before the pause) writes again; anybody else's message leaves it standing.
+    const joinedBy = new Map<number, Set<number>>();
+    for (const o of outcomes)
+      if (!o.opened && o.authorId !== null)
+        joinedBy.set(o.incidentId, (joinedBy.get(o.incidentId) ?? new Set()).add(o.authorId));
+    for (const [id, authors] of joinedBy)
+      if (await deps.incidents.resume(id, 'citizen', ctx, new Date(), { authorIds: [...authors] }))
+        await deps.onResumed?.(id);
     for (const o of outcomes.filter((x) => x.opened)) {
       await deps.queues.add('notify', { incidentId: o.incidentId, kind: 'created' });
       await deps.queues.add('draft', { incidentId: o.incidentId, kind: 'acknowledgement' });

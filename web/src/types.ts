@@ -56,7 +56,11 @@ export interface IncidentItem {
   negativeCount?: number;
   firstResponseDue: string | null;
   resolutionDue: string | null;
+  /** Either deadline missed (a first response not given in time, or the resolution). */
   overdue: boolean;
+  firstResponseOverdue?: boolean;
+  resolutionOverdue?: boolean;
+  firstRespondedAt?: string | null;
   paused?: boolean;
   createdAt: string;
   updatedAt?: string;

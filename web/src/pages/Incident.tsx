@@ -175,13 +175,20 @@ export function IncidentPage({ id }: { id: string }) {
         <div>
           <dt>Срок первого ответа</dt>
           <dd>
-            <Deadline due={inc.firstResponseDue} />
+            <Deadline due={inc.firstResponseDue} overdue={inc.firstResponseOverdue} />
+            {inc.firstRespondedAt && (
+              <span class="small muted"> ответ дан {fmtDateTime(inc.firstRespondedAt)}</span>
+            )}
           </dd>
         </div>
         <div>
           <dt>Срок решения</dt>
           <dd data-testid="incident-deadline">
-            <Deadline due={inc.resolutionDue} overdue={inc.overdue} paused={inc.paused} />
+            <Deadline
+              due={inc.resolutionDue}
+              overdue={inc.resolutionOverdue ?? inc.overdue}
+              paused={inc.paused}
+            />
           </dd>
         </div>
         <div>
@@ -630,9 +637,7 @@ function Deliveries({ items }: { items: Outbound[] }) {
                     </div>
                   )}
                 </td>
-                <td title={o.text}>
-                  {o.text.length > 90 ? `${o.text.slice(0, 90)}…` : o.text}
-                </td>
+                <td title={o.text}>{o.text.length > 90 ? `${o.text.slice(0, 90)}…` : o.text}</td>
               </tr>
             );
           })}
