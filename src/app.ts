@@ -361,6 +361,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
             // Comments of an open public discussion are analysed but open no incidents.
             divert: (ids) => participation.discussions.divert(ids),
             onResumed: (id) => refreshCards(notifyDeps, id),
+            cardRefreshWindowMs: config.CARD_REFRESH_WINDOW_MS,
             onRouted: (ids) => {
               ids.forEach((id) => live.publishId(id));
               // Toxic threads and repeated appeals are looked for on the conflicts queue.

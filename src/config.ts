@@ -174,6 +174,11 @@ export const ENV_SPEC = {
     doc: 'Job lock; a job of a killed worker is taken over after about this long',
   },
   SLA_WATCH_EVERY_MS: { default: 60_000, parse: int(1000, 3_600_000), doc: 'Period of the sla-watch job' },
+  CARD_REFRESH_WINDOW_MS: {
+    default: 30_000,
+    parse: int(100, 600_000),
+    doc: 'New messages edit an incident card at most once per this window',
+  },
   PUBLIC_URL: {
     default: 'http://127.0.0.1:3000',
     parse: url('http:', 'https:'),

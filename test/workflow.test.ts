@@ -72,6 +72,7 @@ describe('incident workflow', () => {
         TELEGRAM_POLL_TIMEOUT_S: '1',
         TELEGRAM_RATE_PER_CHAT_MS: '200',
         DIGEST_HOUR: '23', // keep the morning digest out of this test's chat
+        CARD_REFRESH_WINDOW_MS: '1000',
       },
     });
     // Every agency and sector block works in one staff chat here.
@@ -580,5 +581,49 @@ describe('incident workflow', () => {
       (r) => r.token === STAFF_BOT && /^Сводка на 30\.11\.2026/.test(r.text ?? ''),
     );
     expect(digest[0]!.text).toMatch(/открыто \d+, срок сегодня \d+, просрочено \d+/);
+  });
+  it('messages joining an incident update the figures on its card, once for a burst', async () => {
+    const text = 'В Барнауле на улице Советской, 7 не горит уличный фонарь у подъезда';
+    const writers = [
+      { id: 5601, first_name: 'Ирина' },
+      { id: 5602, first_name: 'Сергей' },
+      { id: 5603, first_name: 'Пётр' },
+    ];
+    for (const w of writers) {
+      let m = mark();
+      tg.pushUpdate(CITIZEN_BOT, tg.updates.privateText(w, '/start'));
+      const greeting = await next(CITIZEN_BOT, w.id, m, /152-ФЗ/);
+      m = mark();
+      tg.pushUpdate(
+        CITIZEN_BOT,
+        tg.updates.callback(w, 'consent:yes', { chat_id: w.id, message_id: greeting.message_id }),
+      );
+      await next(CITIZEN_BOT, w.id, m, /согласие получено/);
+    }
+    let m = mark();
+    tg.pushUpdate(CITIZEN_BOT, tg.updates.privateText(writers[0]!, text));
+    const first = await next(STAFF_BOT, STAFF_CHAT, m, /Советской, 7/);
+    expect(first.text).toContain('Сообщений: 1, авторов: 1');
+    const calls = tg.calls(STAFF_BOT).length;
+    tg.pushUpdate(CITIZEN_BOT, tg.updates.privateText(writers[1]!, text));
+    tg.pushUpdate(CITIZEN_BOT, tg.updates.privateText(writers[2]!, `${text}!`));
+    const edited = await waitFor(
+      async () =>
+        tg
+          .calls(STAFF_BOT)
+          .slice(calls)
+          .find(
+            (c) =>
+              c.method === 'editMessageText' &&
+              c.params.message_id === first.message_id &&
+              /Сообщений: 3, авторов: 3/.test(String(c.params.text)),
+          ),
+      { timeoutMs: 15_000 },
+    );
+    expect(String(edited.params.text)).toContain('Советской, 7');
+    // No new card for the joining messages.
+    expect(
+      tg.sent(STAFF_BOT).filter((r) => /Советской, 7/.test(r.text ?? '') && r.method === 'sendMessage'),
+    ).toHaveLength(1);
   });
 });

@@ -24,7 +24,8 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export interface JobData {
   analyze: { messageIds: number[] };
   route: { messageIds: number[] };
-  notify: { incidentId: number; kind: 'created' };
+  /** `created`: the first card; `refresh`: cards edited to the incident's current figures (new messages). */
+  notify: { incidentId: number; kind: 'created' | 'refresh' };
   /** A reply draft of `kind`, once per `key` (absent → `<incident>:<kind>`), with the slots staff gave. */
   draft: {
     incidentId: number;
@@ -84,7 +85,11 @@ export function jobId<Q extends QueueName>(queue: Q, data: JobData[Q], salt = ''
 
 export interface Queues {
   get<Q extends QueueName>(name: Q): Queue<JobData[Q]>;
-  add<Q extends QueueName>(name: Q, data: JobData[Q], opts?: { salt?: string }): Promise<void>;
+  add<Q extends QueueName>(
+    name: Q,
+    data: JobData[Q],
+    opts?: { salt?: string; delayMs?: number },
+  ): Promise<void>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -106,7 +111,10 @@ export function createQueues(redis: RedisHandle, prefix: string): Queues {
     get: <Q extends QueueName>(name: Q) => queues.get(name) as unknown as Queue<JobData[Q]>,
     async add(name, data, opts) {
       const q = queues.get(name)!;
-      await q.add(name, data as never, { jobId: jobId(name, data, opts?.salt) });
+      await q.add(name, data as never, {
+        jobId: jobId(name, data, opts?.salt),
+        ...(opts?.delayMs ? { delay: opts.delayMs } : {}),
+      });
     },
     all: () => [...queues.values()],
     async close() {

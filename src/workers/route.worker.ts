@@ -16,7 +16,16 @@ export interface RouteDeps {
    * without an incident and returns their ids; the rest of the batch is routed as usual.
    */
   divert?: (messageIds: number[]) => Promise<number[]>;
+  /** @defaultValue CARD_REFRESH_WINDOW_MS */
+  cardRefreshWindowMs?: number;
 }
+
+/**
+ * Cards show the incident's message, author and negative counts: messages joining an incident edit its
+ * cards once per window (the job id carries the window; it runs at the window's end, so the last message
+ * of a burst is in the figures), not once per message — Telegram limits edits like messages.
+ */
+export const CARD_REFRESH_WINDOW_MS = 30_000;
 
 /** route: analysed messages open or join incidents; a new incident is announced and gets a draft. */
 export function routeProcessor(deps: RouteDeps): Processor<JobData['route']> {
@@ -35,6 +44,15 @@ export function routeProcessor(deps: RouteDeps): Processor<JobData['route']> {
     for (const [id, authors] of joinedBy)
       if (await deps.incidents.resume(id, 'citizen', ctx, new Date(), { authorIds: [...authors] }))
         await deps.onResumed?.(id);
+    const now = Date.now();
+    const windowMs = deps.cardRefreshWindowMs ?? CARD_REFRESH_WINDOW_MS;
+    const bucket = Math.floor(now / windowMs);
+    for (const id of new Set(outcomes.filter((o) => !o.opened).map((o) => o.incidentId)))
+      await deps.queues.add(
+        'notify',
+        { incidentId: id, kind: 'refresh' },
+        { salt: `w${bucket}`, delayMs: (bucket + 1) * windowMs - now },
+      );
     for (const o of outcomes.filter((x) => x.opened)) {
       await deps.queues.add('notify', { incidentId: o.incidentId, kind: 'created' });
       await deps.queues.add('draft', { incidentId: o.incidentId, kind: 'acknowledgement' });
