@@ -600,7 +600,7 @@ describe('incident workflow', () => {
       );
       await next(CITIZEN_BOT, w.id, m, /согласие получено/);
     }
-    let m = mark();
+    const m = mark();
     tg.pushUpdate(CITIZEN_BOT, tg.updates.privateText(writers[0]!, text));
     const first = await next(STAFF_BOT, STAFF_CHAT, m, /Советской, 7/);
     expect(first.text).toContain('Сообщений: 1, авторов: 1');
