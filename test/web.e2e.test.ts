@@ -113,6 +113,8 @@ describe('web workspace in Chromium', () => {
       },
       { what: 'the sector label' },
     );
+    // The page says the incident is still in its old block and how to hand it over.
+    await page.getByText(/Сфера сообщения исправлена на «Энергетика»/).waitFor();
 
     // Approve the draft (if the checks object, confirm sending anyway as the UI offers).
     await page.getByTestId('draft-approve').first().click();

@@ -626,4 +626,38 @@ describe('incident workflow', () => {
       tg.sent(STAFF_BOT).filter((r) => /Советской, 7/.test(r.text ?? '') && r.method === 'sendMessage'),
     ).toHaveLength(1);
   });
+  it('a corrected sector puts its agencies first in «Не наша компетенция»; handing over moves the incident to that block', async () => {
+    const [inc] = await q<{ id: number; sector: string }>(
+      `select id, sector from incidents where address ilike '%Советской%' order by id desc limit 1`,
+    );
+    const [msg] = await q<{ id: number }>(
+      `select id from messages where incident_id = $1 order by id limit 1`,
+      [inc!.id],
+    );
+    expect(inc!.sector).not.toBe('energy');
+    const label = await api('POST', `/messages/${msg!.id}/labels`, smmToken, {
+      task: 'sector',
+      label: 'energy',
+    });
+    expect(label.status).toBe(201);
+    const choices = await api('GET', `/incidents/${inc!.id}/handover-choices?limit=1000`, headToken);
+    const items = choices.body.items as { id: string; sector: string | null; suggested: boolean }[];
+    expect(items[0]).toMatchObject({ id: 'minpromenergo', sector: 'energy', suggested: true });
+    expect(items.length).toBeGreaterThan(8); // every active agency can be chosen, not only the same sector's
+    const moved = await api('POST', `/incidents/${inc!.id}/actions`, headToken, {
+      action: 'other',
+      agencyId: 'minpromenergo',
+    });
+    expect(moved.status).toBe(200);
+    const [after] = await q<{ sector: string; agency_id: string }>(
+      `select sector, agency_id from incidents where id = $1`,
+      [inc!.id],
+    );
+    expect(after).toEqual({ sector: 'energy', agency_id: 'minpromenergo' });
+    const [ev] = await q<{ data: Record<string, unknown> }>(
+      `select data from incident_events where incident_id = $1 and type = 'reassigned' order by id desc limit 1`,
+      [inc!.id],
+    );
+    expect(ev!.data).toMatchObject({ to: 'minpromenergo', fromSector: inc!.sector, toSector: 'energy' });
+  });
 });

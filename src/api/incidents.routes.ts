@@ -170,10 +170,19 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/incidents/:id/handover-choices',
-    { schema: { params: IdParamsSchema }, config: read },
+    {
+      schema: {
+        params: IdParamsSchema,
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 8 })) },
+          { additionalProperties: false },
+        ),
+      },
+      config: read,
+    },
     async (req) => {
       const inc = await load(req.params.id, req.principal);
-      return { items: await app.services.workflowActions.handOverChoices(inc.id) };
+      return { items: await app.services.workflowActions.handOverChoices(inc.id, req.query.limit) };
     },
   );
 

@@ -9,6 +9,7 @@ import { INCIDENT_STATUS_LABELS, type IncidentStatus } from '../domain/incident-
 import type { CitizenStore } from '../store/citizen.store.ts';
 import type { IncidentRow, RouteContext } from '../store/incident.store.ts';
 import type { OutboundStore } from '../store/outbound.store.ts';
+import type { SectorCode } from '../domain/types.ts';
 import type { StaffMember } from '../store/staff.store.ts';
 import type { Queues } from '../workers/queues.ts';
 import { appealNumber, formatDate, incidentNumber } from './format.ts';
@@ -44,7 +45,14 @@ export interface Workflow {
     payload?: { result?: string; agencyId?: string; question?: string },
   ): Promise<ActResult>;
   /** Agencies an incident can be handed to (same sector, the municipality's administration), current first excluded. */
-  handOverChoices(incidentId: number): Promise<{ id: string; shortName: string }[]>;
+  /**
+   * Agencies the incident may be handed to, the likeliest first: of the sector staff corrected a message to,
+   * then of its own sector, then of its municipality, then the rest (a wrong sector is a reason to hand over).
+   */
+  handOverChoices(
+    incidentId: number,
+    limit?: number,
+  ): Promise<{ id: string; shortName: string; sector: string | null; suggested: boolean }[]>;
   queueDraft(incidentId: number, kind: DraftKind, key: string, slots?: Record<string, string>): Promise<void>;
   askSatisfaction(incidentId: number): Promise<number>;
   /** A citizen said the problem is not solved: the incident is reopened and its chat told. */
@@ -122,20 +130,33 @@ export function createWorkflow(deps: WorkflowDeps): Workflow {
       return true;
     },
 
-    async handOverChoices(incidentId) {
+    async handOverChoices(incidentId, limit = 8) {
       const inc = await incidents.get(incidentId);
       if (!inc) return [];
       const ref = await deps.reference();
-      const out = [...ref.agencies.values()].filter(
-        (a) =>
-          a.active &&
-          a.id !== inc.agencyId &&
-          (a.sector === inc.sector || (inc.municipality !== null && a.municipality === inc.municipality)),
-      );
-      out.sort(
-        (a, b) => Number(b.municipality === inc.municipality) - Number(a.municipality === inc.municipality),
-      );
-      return out.slice(0, 8).map((a) => ({ id: a.id, shortName: a.shortName }));
+      // The sector a staff member corrected a message of this incident to, the latest, when it differs.
+      const corrected = (await incidents.events(incidentId))
+        .filter((e) => e.type === 'analysis_corrected' && e.data?.task === 'sector')
+        .map((e) => String(e.data?.to))
+        .at(-1);
+      const suggested = corrected && corrected !== inc.sector ? corrected : null;
+      const rank = (a: { sector: string | null; municipality: string | null }) => {
+        const here = inc.municipality !== null && a.municipality === inc.municipality;
+        const inSuggested = suggested !== null && a.sector === suggested;
+        if (inSuggested) return here ? 0 : 1;
+        if (a.sector === inc.sector) return here ? 2 : 3;
+        return here ? 4 : 5;
+      };
+      const out = [...ref.agencies.values()]
+        .filter((a) => a.active && a.id !== inc.agencyId)
+        .map((a) => ({ a, r: rank(a) }))
+        .sort((x, y) => x.r - y.r || x.a.shortName.localeCompare(y.a.shortName, 'ru'));
+      return out.slice(0, limit).map(({ a }) => ({
+        id: a.id,
+        shortName: a.shortName,
+        sector: a.sector,
+        suggested: suggested !== null && a.sector === suggested,
+      }));
     },
 
     async act(member, incidentId, action, payload = {}) {
@@ -203,7 +224,14 @@ export function createWorkflow(deps: WorkflowDeps): Workflow {
             return { ok: false, code: 'missing', reason: 'Выберите ведомство, которому передать инцидент' };
           if (to.id === inc.agencyId)
             return { ok: false, code: 'illegal', reason: `Инцидент уже у «${to.shortName}»` };
-          const cur = await incidents.reassign(inc.id, to.id, actor, 'Не наша компетенция');
+          // An agency of another sector takes the incident into its sector block.
+          const cur = await incidents.reassign(
+            inc.id,
+            to.id,
+            actor,
+            'Не наша компетенция',
+            to.sector && to.sector !== inc.sector ? (to.sector as SectorCode) : undefined,
+          );
           if (!cur) return { ok: false, code: 'not_found', reason: 'Инцидент не найден' };
           await postIncidentCard(deps, inc.id, 'rerouted');
           await workflow.queueDraft(inc.id, 'redirect', `${inc.id}:redirect:${to.id}`, {

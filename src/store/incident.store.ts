@@ -86,7 +86,14 @@ export interface IncidentStore {
   ): Promise<{ ok: true; incident: IncidentRow } | { ok: false; reason: string }>;
   addEvent(incidentId: number, type: string, actor: string, data?: Record<string, unknown>): Promise<void>;
   /** Hands the incident to another agency (status back to `assigned` where the machine allows). */
-  reassign(id: number, agencyId: string, actor: string, reason?: string): Promise<IncidentRow | undefined>;
+  /** To another agency; with `sector`, the incident moves to that sector block too (scope, chat, block). */
+  reassign(
+    id: number,
+    agencyId: string,
+    actor: string,
+    reason?: string,
+    sector?: SectorCode,
+  ): Promise<IncidentRow | undefined>;
   /** Sets the result, the sensitive flag or the first response (the latter only once). */
   setFields(
     id: number,
@@ -601,7 +608,7 @@ export function createIncidentStore(database: Database, opts: IncidentStoreOptio
       await db.insert(s.incidentEvents).values({ incidentId, type, actor, data });
     },
 
-    async reassign(id, agencyId, actor, reason) {
+    async reassign(id, agencyId, actor, reason, sector) {
       return db.transaction(async (tx) => {
         const [inc] = await tx.select().from(s.incidents).where(eq(s.incidents.id, id)).for('update');
         if (!inc) return undefined;
@@ -610,15 +617,21 @@ export function createIncidentStore(database: Database, opts: IncidentStoreOptio
         const to: IncidentStatus = transition(status, 'assigned', { actor, at }).ok ? 'assigned' : status;
         const [updated] = await tx
           .update(s.incidents)
-          .set({ agencyId, status: to, updatedAt: at })
+          .set({ agencyId, status: to, updatedAt: at, ...(sector ? { sector } : {}) })
           .where(eq(s.incidents.id, id))
           .returning();
+        const sectorMoved = sector !== undefined && sector !== inc.sector;
         await tx.insert(s.incidentEvents).values({
           incidentId: id,
           type: 'reassigned',
           actor,
           at,
-          data: { from: inc.agencyId, to: agencyId, ...(reason ? { reason } : {}) },
+          data: {
+            from: inc.agencyId,
+            to: agencyId,
+            ...(reason ? { reason } : {}),
+            ...(sectorMoved ? { fromSector: inc.sector, toSector: sector } : {}),
+          },
         });
         if (to !== status)
           await tx

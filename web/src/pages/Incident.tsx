@@ -217,7 +217,19 @@ export function IncidentPage({ id }: { id: string }) {
         <div>
           <h2>Сообщения ({messages.length})</h2>
           {messages.length ? (
-            messages.map((m) => <MessageCard key={m.id} message={m} onCorrected={() => refresh()} />)
+            messages.map((m) => (
+              <MessageCard
+                key={m.id}
+                message={m}
+                onCorrected={(task, value) =>
+                  refresh(
+                    task === 'sector' && value !== inc.sector
+                      ? `Сфера сообщения исправлена на «${ref.sector(value)}». Инцидент пока в блоке «${ref.sector(inc.sector)}»: если он не ваш, передайте его — «Не наша компетенция» предложит ведомства новой сферы первыми.`
+                      : undefined,
+                  )
+                }
+              />
+            ))
           ) : (
             <Empty text="Сообщений нет или они вам недоступны" />
           )}
@@ -247,13 +259,27 @@ export function IncidentPage({ id }: { id: string }) {
   );
 }
 
+interface Choice {
+  id: string;
+  shortName: string;
+  sector: string | null;
+  suggested: boolean;
+}
+
+function groupBySector(items: Choice[]): [string, Choice[]][] {
+  const m = new Map<string, Choice[]>();
+  for (const c of items) m.set(c.sector ?? '', [...(m.get(c.sector ?? '') ?? []), c]);
+  return [...m.entries()];
+}
+
 function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg: string) => void }) {
   const ref = useReference();
   const [mode, setMode] = useState<Mode>(null);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [choices, setChoices] = useState<{ id: string; shortName: string }[] | null>(null);
+  const [choices, setChoices] = useState<Choice[] | null>(null);
+  const [other, setOther] = useState('');
   const [to, setTo] = useState('');
 
   useEffect(() => {
@@ -286,9 +312,9 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
     setChoices(null);
     setError(null);
     try {
-      const r = await api.get<{ items: { id: string; shortName: string }[] }>(
-        `/incidents/${incident.id}/handover-choices`,
-      );
+      const r = await api.get<{ items: Choice[] }>(`/incidents/${incident.id}/handover-choices`, {
+        limit: 1000,
+      });
       setChoices(r.items);
     } catch (e) {
       setError(e);
@@ -415,20 +441,57 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
           ) : choices.length === 0 ? (
             <Empty text="Нет доступных ведомств для передачи" />
           ) : (
-            <div class="choices">
-              {choices.map((c) => (
-                <button
-                  type="button"
-                  key={c.id}
-                  data-testid="handover-choice"
-                  data-agency-id={c.id}
-                  disabled={busy}
-                  onClick={() => void act('other', { agencyId: c.id })}
-                >
-                  {c.shortName}
-                </button>
-              ))}
-            </div>
+            <>
+              {choices.some((c) => c.suggested) && (
+                <p class="small" data-testid="handover-suggested">
+                  Сфера сообщения исправлена на «{ref.sector(choices.find((c) => c.suggested)!.sector)}»:
+                  первыми показаны ведомства этой сферы — инцидент перейдёт в её профильный блок.
+                </p>
+              )}
+              <div class="choices">
+                {choices.slice(0, 8).map((c) => (
+                  <button
+                    type="button"
+                    key={c.id}
+                    data-testid="handover-choice"
+                    data-agency-id={c.id}
+                    disabled={busy}
+                    onClick={() => void act('other', { agencyId: c.id })}
+                  >
+                    {c.shortName}
+                    {c.sector !== incident.sector && c.sector ? ` (${ref.sector(c.sector)})` : ''}
+                  </button>
+                ))}
+              </div>
+              {choices.length > 8 && (
+                <div class="inline-form">
+                  <select
+                    data-testid="handover-other"
+                    value={other}
+                    onChange={(e) => setOther(e.currentTarget.value)}
+                  >
+                    <option value="">Другое ведомство…</option>
+                    {groupBySector(choices.slice(8)).map(([sector, items]) => (
+                      <optgroup key={sector} label={sector ? ref.sector(sector) : 'Без сферы'}>
+                        {items.map((c) => (
+                          <option key={c.id} value={c.id}>
+                            {c.shortName}
+                          </option>
+                        ))}
+                      </optgroup>
+                    ))}
+                  </select>
+                  <button
+                    type="button"
+                    data-testid="handover-other-go"
+                    disabled={busy || !other}
+                    onClick={() => void act('other', { agencyId: other })}
+                  >
+                    Передать
+                  </button>
+                </div>
+              )}
+            </>
           )}
         </div>
       )}
@@ -468,7 +531,13 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
 
 const SENTIMENTS = labelOptions(SENTIMENT_LABELS);
 
-function MessageCard({ message: m, onCorrected }: { message: Message; onCorrected: () => void }) {
+function MessageCard({
+  message: m,
+  onCorrected,
+}: {
+  message: Message;
+  onCorrected: (task: 'sector' | 'sentiment', value: string) => void;
+}) {
   const ref = useReference();
   const a = m.analysis;
   const [sector, setSector] = useState(a?.sector ?? '');
@@ -486,7 +555,7 @@ function MessageCard({ message: m, onCorrected }: { message: Message; onCorrecte
     try {
       await api.post(`/messages/${m.id}/labels`, { task, label: value });
       setDone('Исправлено');
-      onCorrected();
+      onCorrected(task, value);
     } catch (e) {
       revert();
       setError(e);
