@@ -206,6 +206,33 @@ describe('access control', () => {
       items: { id: number }[];
     };
     expect(list.items.map((i) => i.id)).not.toContain(incidentId);
+    // Nor its messages (text, attachments, place), by id, to read or to relabel.
+    const msg = await call('GET', `/api/v1/messages/${messageId}`, { authorization: `Bearer ${otherT}` });
+    expect(msg.statusCode).toBe(403);
+    expect(msg.json()).toMatchObject({ error: 'FORBIDDEN_SCOPE' });
+    expect(
+      (await call('GET', `/api/v1/messages/${messageId}`, { authorization: `Bearer ${ownT}` })).statusCode,
+    ).toBe(200);
+    const relabel = await call(
+      'POST',
+      `/api/v1/messages/${messageId}/labels`,
+      { authorization: `Bearer ${otherT}` },
+      { task: 'sentiment', label: 'positive' },
+    );
+    expect(relabel.statusCode).toBe(403);
+    // Nor its drafts in the approval queue.
+    const drafts = (
+      await call('GET', '/api/v1/drafts?status=pending,approved_once,sent', {
+        authorization: `Bearer ${otherT}`,
+      })
+    ).json() as { items: { incidentId: number }[] };
+    expect(drafts.items.map((d) => d.incidentId)).not.toContain(incidentId);
+    const ownDrafts = (
+      await call('GET', '/api/v1/drafts?status=pending,approved_once,sent', {
+        authorization: `Bearer ${ownT}`,
+      })
+    ).json() as { items: { incidentId: number }[] };
+    expect(ownDrafts.items.map((d) => d.incidentId)).toContain(incidentId);
   });
 
   it("citizens' names only for roles that may see personal data", async () => {

@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError, ForbiddenError } from '../domain/errors.ts';
+import { can, type IncidentScope } from '../domain/permissions.ts';
 import type { StaffMember } from '../store/staff.store.ts';
 
 export const SCOPES = [
@@ -249,4 +250,16 @@ export function accessTable(): string {
   return ['| class | endpoints | staff roles | integration scopes |', '|---|---|---|---|', ...rows].join(
     '\n',
   );
+}
+
+/**
+ * Staff read only what their grants' scope covers (sector, agency, municipality); integration tokens are
+ * limited by their scopes at the route instead. Throws 403 FORBIDDEN_SCOPE naming `what`.
+ */
+export function assertMayRead(p: Principal | undefined, scope: IncidentScope, what: string): void {
+  if (p?.kind !== 'staff') return;
+  if (!can(p.member.grants, 'read', scope))
+    throw new ForbiddenError(`${what} is outside the scope of ${p.member.login}`, {
+      code: 'FORBIDDEN_SCOPE',
+    });
 }

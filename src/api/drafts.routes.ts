@@ -106,14 +106,15 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const staff = req.staff!;
       if (!can(staff.grants, 'read') && !can(staff.grants, 'approve'))
         throw new ForbiddenError('this role does not read drafts', { code: 'FORBIDDEN_ROLE' });
-      // Scoped roles see their sectors only.
-      const scopedSectors = staff.grants.every((g) => g.sector)
-        ? staff.grants.map((g) => g.sector!)
-        : undefined;
-      const sector = req.query.sector ?? scopedSectors;
+      // Scoped roles see the drafts of the incidents their grants reach (sector, agency, municipality).
       const r = await app.services.outbox.listDrafts({
         status: req.query.status ?? ['pending', 'approved_once'],
-        sector: scopedSectors && sector ? sector.filter((x) => scopedSectors.includes(x)) : sector,
+        sector: req.query.sector,
+        scope: staff.grants.map((g) => ({
+          sector: g.sector ?? null,
+          agencyId: g.agencyId ?? null,
+          municipality: g.municipality ?? null,
+        })),
         incidentId: req.query.incident,
         limit: req.query.limit,
         offset: req.query.offset,

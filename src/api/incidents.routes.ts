@@ -17,7 +17,7 @@ import { overdueDeadlines } from '../domain/sla.ts';
 import { can } from '../domain/permissions.ts';
 import { CHANNEL_KINDS, CHANNEL_LABELS, SECTORS, type ChannelKind } from '../domain/types.ts';
 import type { IncidentRow } from '../store/incident.store.ts';
-import { actorName, allowed, canSeePersonalData, type Principal } from './access.ts';
+import { actorName, allowed, assertMayRead, canSeePersonalData, type Principal } from './access.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
 import { incidentView as fullView, messageView } from './views.ts';
 import { maskMessage, maskText } from '../responders/privacy.ts';
@@ -66,19 +66,12 @@ function scopeOf(p: Principal | undefined) {
   }));
 }
 
-function assertMayRead(p: Principal | undefined, inc: IncidentRow) {
-  if (p?.kind !== 'staff') return;
-  if (
-    !can(p.member.grants, 'read', {
-      sector: inc.sector,
-      agencyId: inc.agencyId,
-      municipality: inc.municipality,
-    })
-  )
-    throw new ForbiddenError(`incident ${inc.id} is outside the scope of ${p.member.login}`, {
-      code: 'FORBIDDEN_SCOPE',
-    });
-}
+const assertMayReadIncident = (p: Principal | undefined, inc: IncidentRow) =>
+  assertMayRead(
+    p,
+    { sector: inc.sector, agencyId: inc.agencyId, municipality: inc.municipality },
+    `incident ${inc.id}`,
+  );
 
 /**
  * The incident as the caller may see it: without access to personal data (`names` given: the names of its
@@ -102,7 +95,7 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function load(id: number, p: Principal | undefined) {
     const inc = await app.services.incidents.get(id);
     if (!inc) throw new NotFoundError('incident', String(id));
-    assertMayRead(p, inc);
+    assertMayReadIncident(p, inc);
     return inc;
   }
 

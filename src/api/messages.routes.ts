@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import type { IncidentRow } from '../store/incident.store.ts';
 import { isLabelTask, LABEL_TASKS, labelValues } from '../store/label.store.ts';
-import { actorName, canSeePersonalData } from './access.ts';
+import { actorName, assertMayRead, canSeePersonalData, type Principal } from './access.ts';
 import { maskMessage } from '../responders/privacy.ts';
 import {
   ErrorSchema,
@@ -12,6 +13,25 @@ import {
   LabelCreatedSchema,
 } from './schemas/message.schema.ts';
 import { messageView } from './views.ts';
+
+/**
+ * A message is read within its incident's scope (sector, agency, municipality); one not in an incident yet
+ * within its own sector and municipality — an agency-scoped grant does not reach it.
+ */
+async function assertMayReadMessage(
+  incidentOf: (id: number) => Promise<IncidentRow | undefined>,
+  p: Principal | undefined,
+  m: { id: number; incidentId: number | null; sector: string | null; municipality: string | null },
+): Promise<void> {
+  const inc = m.incidentId ? await incidentOf(m.incidentId) : undefined;
+  assertMayRead(
+    p,
+    inc
+      ? { sector: inc.sector, agencyId: inc.agencyId, municipality: inc.municipality }
+      : { sector: m.sector ?? 'other', agencyId: null, municipality: m.municipality },
+    `message ${m.id}`,
+  );
+}
 
 export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -45,6 +65,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         app.services.labels.correctionsOf(req.params.id),
       ]);
       if (!row) throw new NotFoundError('message', String(req.params.id));
+      await assertMayReadMessage((id) => app.services.incidents.get(id), req.principal, row);
       if (canSeePersonalData(req.principal)) return messageView(row, corrections);
       // Without access to personal data: no author or platform ids; contacts and the author's name masked.
       const [author] = row.authorId
@@ -85,6 +106,9 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `${label === undefined ? 'is required' : `"${label}" is not allowed`} for task ${task}; allowed: ${allowed.join(', ')}`,
           { details: { allowed } },
         );
+      const message = await app.services.messages.get(req.params.id);
+      if (!message) throw new NotFoundError('message', String(req.params.id));
+      await assertMayReadMessage((id) => app.services.incidents.get(id), req.principal, message);
       const r = await app.services.labels.correct({
         messageId: req.params.id,
         task,

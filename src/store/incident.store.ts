@@ -160,6 +160,24 @@ function summarise(text: string): string {
   return t.length <= 160 ? t : `${t.slice(0, 157).replace(/\s+\S*$/, '')}…`;
 }
 
+export type StaffScope = NonNullable<IncidentFilters['scope']>;
+
+/**
+ * The incidents a set of grants reaches (OR over grants, AND within one); undefined when a grant without any
+ * scope reaches everything. Shared by every list that must respect the caller's scope.
+ */
+export function scopeCondition(scope: StaffScope): SQL | undefined {
+  if (scope.some((g) => !g.sector && !g.agencyId && !g.municipality)) return undefined;
+  const ors = scope.map((g) => {
+    const and_: SQL[] = [];
+    if (g.sector) and_.push(eq(s.incidents.sector, g.sector));
+    if (g.agencyId) and_.push(eq(s.incidents.agencyId, g.agencyId));
+    if (g.municipality) and_.push(eq(s.incidents.municipality, g.municipality));
+    return and(...and_) as SQL;
+  });
+  return ors.length ? (or(...ors) as SQL) : sql`false`;
+}
+
 export function createIncidentStore(database: Database, opts: IncidentStoreOptions = {}): IncidentStore {
   const { db } = database;
   let ownReference: ReturnType<typeof createReferenceStore> | undefined;
@@ -519,16 +537,8 @@ export function createIncidentStore(database: Database, opts: IncidentStoreOptio
                           and to_tsvector('russian', m.text) @@ plainto_tsquery('russian', ${q})))`,
         );
       }
-      if (f.scope && !f.scope.some((g) => !g.sector && !g.agencyId && !g.municipality)) {
-        const ors = f.scope.map((g) => {
-          const and_: SQL[] = [];
-          if (g.sector) and_.push(eq(s.incidents.sector, g.sector));
-          if (g.agencyId) and_.push(eq(s.incidents.agencyId, g.agencyId));
-          if (g.municipality) and_.push(eq(s.incidents.municipality, g.municipality));
-          return and(...and_) as SQL;
-        });
-        conds.push(ors.length ? (or(...ors) as SQL) : sql`false`);
-      }
+      const inScope = f.scope ? scopeCondition(f.scope) : undefined;
+      if (inScope) conds.push(inScope);
       const where = conds.length ? and(...conds) : undefined;
       const order =
         f.sort === 'deadline'

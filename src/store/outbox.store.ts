@@ -4,6 +4,7 @@
  */
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from './db.ts';
+import { scopeCondition, type StaffScope } from './incident.store.ts';
 import * as s from './schema.ts';
 
 export type NotificationRow = typeof s.notifications.$inferSelect;
@@ -13,6 +14,8 @@ export interface DraftFilter {
   status?: string[];
   sector?: string[];
   incidentId?: number;
+  /** The caller's grants: only drafts of incidents they reach (see scopeCondition). */
+  scope?: StaffScope;
   limit: number;
   offset: number;
 }
@@ -76,6 +79,8 @@ export function createOutboxStore(database: Database): OutboxStore {
       if (f.status?.length) conds.push(inArray(s.replyDrafts.status, f.status));
       if (f.sector?.length) conds.push(inArray(s.incidents.sector, f.sector));
       if (f.incidentId) conds.push(eq(s.replyDrafts.incidentId, f.incidentId));
+      const inScope = f.scope ? scopeCondition(f.scope) : undefined;
+      if (inScope) conds.push(inScope);
       const where = conds.length ? and(...conds) : undefined;
       const [items, [count]] = await Promise.all([
         db
