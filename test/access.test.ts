@@ -176,6 +176,24 @@ describe('access control', () => {
       [draft.incidentId],
     );
     expect(inc!.first_responded_at).not.toBeNull();
+    // A rejection's reason goes to the citizens as written, so a rude one is refused and nothing changes.
+    const api = { authorization: `Bearer ${API_TOKEN}` };
+    const rude = await call('POST', `/api/v1/incidents/${draft.incidentId}/transitions`, api, {
+      to: 'rejected',
+      reason: 'Сами виноваты, идиоты, нечего писать',
+    });
+    expect(rude.statusCode).toBe(400);
+    expect(rude.json()).toMatchObject({ error: 'REASON_NOT_POLITE' });
+    const [still] = await t.app.database.query<{ status: string }>(
+      `select status from incidents where id = $1`,
+      [draft.incidentId],
+    );
+    expect(still!.status).not.toBe('rejected');
+    const polite = await call('POST', `/api/v1/incidents/${draft.incidentId}/transitions`, api, {
+      to: 'rejected',
+      reason: 'Светофор исправен: проверка 28.11 неисправности не выявила.',
+    });
+    expect(polite.statusCode).toBe(200);
   });
 
   it("an agency operator sees only their agency: the list is filtered and another agency's incident is refused", async () => {

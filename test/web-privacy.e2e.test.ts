@@ -75,6 +75,11 @@ describe('personal data settings in Chromium', () => {
       `select actor from audit_log where action = 'settings.privacy.update' order by id desc limit 1`,
     );
     expect(audit!.actor).toBe('staff:admin.pd');
+    // A retention pass on demand asks first: it cannot be undone.
+    await page.getByTestId('privacy-run').click();
+    expect(await page.getByTestId('privacy-run').innerText()).toBe('Подтвердите: обезличить сейчас');
+    await page.getByTestId('privacy-run').click();
+    await page.getByText(/Обработка выполнена\. Обезличено: ничего\./).waitFor();
   });
 
   it('finds the citizen by their Telegram id, downloads their data, erases it after a confirmation', async () => {

@@ -12,7 +12,7 @@ import {
   type SentRecord,
   type TelegramEmulator,
 } from './emulators/telegram.ts';
-import { startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { API_TOKEN, startTestApp, waitFor, type TestApp } from './helpers.ts';
 
 const CITIZEN_BOT = '700200100:AAcitizen-bot-token-0123456789';
 const STAFF_BOT = '700200200:AAstaff-bot-token-01234567890';
@@ -417,6 +417,20 @@ describe('incident workflow', () => {
       [incidentId],
     );
     expect(joined!.n).toBe(2);
+    // A later official reply reaches the citizen once, though they now have two messages in the incident.
+    m = mark();
+    const r = await api('POST', `/incidents/${incidentId}/replies`, API_TOKEN, {
+      text: 'Яму у второго подъезда засыплют до конца недели.',
+      key: 'after-the-answer',
+    });
+    expect(r.status).toBe(202);
+    await next(CITIZEN_BOT, citizen.id, m, /засыплют до конца недели/);
+    await new Promise((res) => setTimeout(res, 700));
+    expect(
+      tg
+        .sent(CITIZEN_BOT)
+        .filter((x) => x.chat_id === String(citizen.id) && /засыплют до конца недели/.test(x.text ?? '')),
+    ).toHaveLength(1);
   });
 
   it('reminders at 50 % and 80 % of the deadline, each once', async () => {
@@ -621,6 +635,29 @@ describe('incident workflow', () => {
       { timeoutMs: 15_000 },
     );
     expect(String(edited.params.text)).toContain('Советской, 7');
+    // Each citizen reads their own appeal number where staff wrote the incident's.
+    const [inc] = await q<{ id: number }>(
+      `select incident_id as id from messages where text = $1 order by id limit 1`,
+      [text],
+    );
+    const mine = await q<{ id: number; chat_id: string }>(
+      `select id, chat_id from messages where incident_id = $1 order by id`,
+      [inc!.id],
+    );
+    const incNo = `№ ${String(inc!.id).padStart(6, '0')}`;
+    const before = mark();
+    const r = await api('POST', `/incidents/${inc!.id}/replies`, API_TOKEN, {
+      text: `Здравствуйте! Ваше обращение ${incNo} передано в Барнаульскую горэлектросеть.`,
+      key: 'numbers',
+    });
+    expect(r.status).toBe(202);
+    for (const [i, w] of writers.entries()) {
+      const got = await next(CITIZEN_BOT, w.id, before, /горэлектросеть/);
+      const own = `№ ${String(mine[i]!.id).padStart(6, '0')}`;
+      expect(got.text).toBe(
+        `Ответ по обращению ${own}:\n\nЗдравствуйте! Ваше обращение ${own} передано в Барнаульскую горэлектросеть.`,
+      );
+    }
     // No new card for the joining messages.
     expect(
       tg.sent(STAFF_BOT).filter((r) => /Советской, 7/.test(r.text ?? '') && r.method === 'sendMessage'),

@@ -14,6 +14,7 @@ import {
   type IncidentStatus,
 } from '../domain/incident-status.ts';
 import { overdueDeadlines } from '../domain/sla.ts';
+import { politeCheck } from '../responders/draft-engine.ts';
 import { can } from '../domain/permissions.ts';
 import { CHANNEL_KINDS, CHANNEL_LABELS, SECTORS, type ChannelKind } from '../domain/types.ts';
 import type { IncidentRow } from '../store/incident.store.ts';
@@ -274,6 +275,16 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ForbiddenError(`incident ${before.id} is outside the scope of ${p.member.login}`, {
           code: 'FORBIDDEN_SCOPE',
         });
+      // A rejection's reason is sent to the citizens as written: it must pass the politeness check replies pass.
+      if (req.body.to === 'rejected' && req.body.reason) {
+        const polite = politeCheck(req.body.reason);
+        if (!polite.ok)
+          throw new ValidationError(
+            'reason',
+            `the reason goes to the citizens and must be polite (${polite.detail ?? 'rude words'})`,
+            { code: 'REASON_NOT_POLITE' },
+          );
+      }
       const r = await app.services.incidents.changeStatus(
         req.params.id,
         req.body.to,

@@ -187,7 +187,7 @@ function quote(fragment: string, max = 80): string {
   return `«${s.length > max ? `${s.slice(0, max - 1)}…` : s}»`;
 }
 
-function politeCheck(text: string, toxicScore: number | undefined): DraftCheck {
+export function politeCheck(text: string, toxicScore?: number): DraftCheck {
   const found: string[] = [];
   const folded = fold(text);
   for (const re of RUDE) {

@@ -8,7 +8,7 @@ import type { CitizenStore, Recipient } from '../store/citizen.store.ts';
 import type { IncidentStore } from '../store/incident.store.ts';
 import type { OutboundInsert, OutboundStore } from '../store/outbound.store.ts';
 import type { Queues } from '../workers/queues.ts';
-import { appealNumber, citizenStatus } from './format.ts';
+import { appealNumber, citizenStatus, incidentNumber } from './format.ts';
 import * as T from './citizen-texts.ts';
 
 export interface OutboundDeps {
@@ -100,15 +100,24 @@ export async function deliverReply(
   actor: string,
   replyKey: string,
 ): Promise<{ queued: number; recipients: number }> {
-  const recipients = await deps.citizens.recipients(incidentId);
+  // A private chat gets the reply once, about its first appeal in the incident (a citizen who answered a
+  // question has two messages there); in public threads each comment gets its own reply, where it was written.
+  const all = await deps.citizens.recipients(incidentId);
+  const recipients = [
+    ...byChat(all.filter((r) => r.channelKind === 'messenger')),
+    ...all.filter((r) => r.channelKind !== 'messenger'),
+  ];
   let queued = 0;
   for (const r of recipients) {
+    // Staff write under the incident's number; each citizen knows their appeal by its own number (from the
+    // confirmation and /status), so the reply names that one wherever the text names the incident.
+    const own = text.replaceAll(incidentNumber(incidentId), appealNumber(r.messageId));
     const { created } = await queueOutbound(deps, {
       idempotencyKey: `reply:${incidentId}:${replyKey}:${r.messageId}`,
       sourceId: r.sourceId,
       chatId: r.chatId,
       replyToExternalId: r.externalId,
-      text: r.channelKind === 'messenger' ? T.officialReply(appealNumber(r.messageId), text) : text,
+      text: r.channelKind === 'messenger' ? T.officialReply(appealNumber(r.messageId), own) : own,
       purpose: 'reply',
       incidentId,
       messageId: r.messageId,

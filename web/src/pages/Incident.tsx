@@ -224,7 +224,7 @@ export function IncidentPage({ id }: { id: string }) {
                 onCorrected={(task, value) =>
                   refresh(
                     task === 'sector' && value !== inc.sector
-                      ? `Сфера сообщения исправлена на «${ref.sector(value)}». Инцидент пока в блоке «${ref.sector(inc.sector)}»: если он не ваш, передайте его — «Не наша компетенция» предложит ведомства новой сферы первыми.`
+                      ? `Сфера сообщения исправлена на «${ref.sector(value)}». Инцидент пока в блоке «${ref.sector(inc.sector)}»: если он не ваш, нажмите «Передать другому ведомству…»: ведомства новой сферы будут первыми.`
                       : undefined,
                   )
                 }
@@ -514,7 +514,11 @@ function Actions({ incident, onDone }: { incident: IncidentDetail; onDone: (msg:
           <input
             data-testid="transition-reason"
             placeholder={
-              to === 'rejected' || to === 'reopened' ? 'Причина (обязательно)' : 'Причина / комментарий'
+              to === 'rejected'
+                ? 'Причина (обязательно; её получит заявитель)'
+                : to === 'reopened'
+                  ? 'Причина (обязательно)'
+                  : 'Причина / комментарий'
             }
             value={text}
             onInput={(e) => setText(e.currentTarget.value)}

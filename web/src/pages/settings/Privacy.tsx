@@ -100,6 +100,8 @@ function Retention() {
   const [notice, setNotice] = useState<string | null>(null);
   const save = useMutation();
   const pass = useMutation();
+  // Anonymising cannot be undone: the first press asks, the second runs.
+  const [confirming, setConfirming] = useState(false);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -125,6 +127,8 @@ function Retention() {
 
   async function runNow() {
     setNotice(null);
+    if (!confirming) return setConfirming(true);
+    setConfirming(false);
     await pass.run(async () => {
       const r = await api.post<Record<string, number>>('/privacy/retention/run');
       setNotice(`Обработка выполнена. Обезличено: ${counts(r)}.`);
@@ -165,10 +169,16 @@ function Retention() {
                   data-testid="privacy-run"
                   disabled={pass.busy || pass.forbidden}
                   onClick={runNow}
+                  class={confirming ? 'danger' : undefined}
                   title="Обезличить всё, что старше сроков, сейчас (обычно — раз в час)"
                 >
-                  Обработать сейчас
+                  {confirming ? 'Подтвердите: обезличить сейчас' : 'Обработать сейчас'}
                 </button>
+                {confirming && (
+                  <button type="button" onClick={() => setConfirming(false)}>
+                    Отмена
+                  </button>
+                )}
               </div>
             )}
             {pass.forbidden && (
