@@ -155,15 +155,24 @@ describe('problem map and top problems in Chromium', () => {
     );
     await shot(page, 'problems-02-overdue');
 
-    // A click: the inbox filtered by the municipality.
+    // A click: the inbox filtered by the municipality and the map's period (30 days) — the five incidents the
+    // map counted, not the one of 45 days ago.
     await yarovoye.click();
-    await expect.poll(() => new URL(page.url()).hash).toBe('#/incidents?municipality=yarovoye');
+    await expect
+      .poll(() => new URL(page.url()).hash)
+      .toMatch(/^#\/incidents\?municipality=yarovoye&from=.+&to=.+$/);
     expect(await page.getByTestId('filter-municipality').inputValue()).toBe('yarovoye');
-    await page.getByTestId('inbox-total').filter({ hasText: 'Всего: 6' }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('inbox-total').filter({ hasText: 'Всего: 5' }).waitFor({ timeout: 10_000 });
     const rows = page.getByTestId('incident-row');
-    expect(await rows.count()).toBe(6);
+    expect(await rows.count()).toBe(5);
     for (const text of await rows.allInnerTexts()) expect(text).toContain('Яровое');
+    expect(await page.getByTestId('filter-period').innerText()).toMatch(
+      /Созданы: \d{2}\.\d{2}\.\d{4} – \d{2}\.\d{2}\.\d{4}/,
+    );
     await shot(page, 'problems-03-inbox');
+    // Without the period: all six.
+    await page.getByTestId('filter-period').getByRole('button').click();
+    await page.getByTestId('inbox-total').filter({ hasText: 'Всего: 6' }).waitFor({ timeout: 10_000 });
     await page.close();
   });
 

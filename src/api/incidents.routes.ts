@@ -40,6 +40,9 @@ const ListQuery = Type.Object(
       Type.Union([Type.Literal('negative'), Type.Literal('neutral'), Type.Literal('positive')]),
     ),
     overdue: Type.Optional(Type.Boolean()),
+    /** Created in [from, to) — the period of an analytics view that links here. */
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
     q: Type.Optional(Type.String({ maxLength: 200 })),
     sort: Type.Optional(Type.Union([Type.Literal('deadline'), Type.Literal('-updated')])),
     limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
@@ -101,11 +104,20 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/incidents', { schema: { querystring: ListQuery }, config: read }, async (req) => {
-    const { limit, offset, ...filters } = req.query;
+    const { limit, offset, from, to, ...filters } = req.query;
     const now = new Date();
     const [ref, page] = await Promise.all([
       app.services.reference.get(),
-      app.services.incidents.list({ ...filters, scope: scopeOf(req.principal) }, { limit, offset }, now),
+      app.services.incidents.list(
+        {
+          ...filters,
+          ...(from ? { createdFrom: new Date(from) } : {}),
+          ...(to ? { createdTo: new Date(to) } : {}),
+          scope: scopeOf(req.principal),
+        },
+        { limit, offset },
+        now,
+      ),
     ]);
     const events = await Promise.all(page.items.map((i) => app.services.incidents.events(i.id)));
     const view = viewFor(

@@ -2,7 +2,7 @@
  * Incidents: grouping messages into incidents (one transaction per message, serialised per
  * sector × municipality), status changes with their events, and the read side for the API.
  */
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { decideGrouping, type GroupingPolicy } from '../domain/grouping.ts';
 import {
   INCIDENT_STATUSES,
@@ -66,6 +66,10 @@ export interface IncidentFilters {
   sort?: 'deadline' | '-updated';
   /** Staff scopes (one per grant, OR-ed; a grant with no scope means everything). */
   scope?: { sector: string | null; agencyId: string | null; municipality: string | null }[];
+  /** Created at or after. */
+  createdFrom?: Date;
+  /** Created before. */
+  createdTo?: Date;
 }
 
 export interface IncidentStore {
@@ -539,6 +543,8 @@ export function createIncidentStore(database: Database, opts: IncidentStoreOptio
       }
       const inScope = f.scope ? scopeCondition(f.scope) : undefined;
       if (inScope) conds.push(inScope);
+      if (f.createdFrom) conds.push(gte(s.incidents.createdAt, f.createdFrom));
+      if (f.createdTo) conds.push(lt(s.incidents.createdAt, f.createdTo));
       const where = conds.length ? and(...conds) : undefined;
       const order =
         f.sort === 'deadline'

@@ -20,6 +20,9 @@ const FILTER_KEYS = [
   'overdue',
   'q',
   'sort',
+  // Created in [from, to): set by a link from the problem map, shown as a removable chip.
+  'from',
+  'to',
 ];
 const SENTIMENTS = labelOptions(SENTIMENT_LABELS);
 const SORTS: Option[] = [
@@ -48,6 +51,8 @@ export function InboxPage({ route }: { route: Route }) {
         sentiment: filters.sentiment,
         overdue: filters.overdue === 'true' ? 'true' : undefined,
         q: filters.q.trim(),
+        from: filters.from || undefined,
+        to: filters.to || undefined,
         sort,
         limit: LIMIT,
         offset,
@@ -145,6 +150,19 @@ export function InboxPage({ route }: { route: Route }) {
           Просроченные
         </label>
         <Select testid="sort" value={sort} options={SORTS} onChange={(v) => setFilters({ sort: v })} />
+        {(filters.from || filters.to) && (
+          <span class="tag tag-grey" data-testid="filter-period">
+            Созданы: {periodText(filters.from, filters.to)}{' '}
+            <button
+              type="button"
+              class="link"
+              aria-label="Убрать период"
+              onClick={() => setFilters({ from: '', to: '' })}
+            >
+              ✕
+            </button>
+          </span>
+        )}
         {anyFilter && (
           <button
             type="button"
@@ -176,4 +194,17 @@ export function InboxPage({ route }: { route: Route }) {
       </WhenLoaded>
     </section>
   );
+}
+
+/** «01.11.2026 – 30.11.2026» for [from, to) given as instants (the end day is the one before `to`). */
+function periodText(from: string, to: string): string {
+  const day = (iso: string, minusMs = 0) =>
+    new Intl.DateTimeFormat('ru-RU', {
+      timeZone: 'Asia/Barnaul',
+      day: '2-digit',
+      month: '2-digit',
+      year: 'numeric',
+    }).format(new Date(new Date(iso).getTime() - minusMs));
+  if (from && to) return `${day(from)} – ${day(to, 1)}`;
+  return from ? `с ${day(from)}` : `до ${day(to, 1)}`;
 }

@@ -97,7 +97,8 @@ export function ProblemsPage() {
     [periodKey, sector],
   );
   const custom = periodOf(q);
-  const inboxFilters = { sector, agency, channel };
+  // The inbox opened from here shows the incidents the map counted: the same filters and period.
+  const inboxFilters = { sector, agency, channel, ...custom };
 
   return (
     <section class="problems">

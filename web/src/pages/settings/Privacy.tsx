@@ -224,10 +224,10 @@ function Requests() {
     setNotice(null);
     await m.run(async () => {
       const r = await api.del<{ erased: Record<string, number> }>(`/privacy/citizens/${c.id}`);
-      setNotice(`Данные гражданина удалены: ${counts(r.erased)}.`);
       setConfirm(null);
       const again = await api.get<{ items: Citizen[] }>('/privacy/citizens', { authorId: c.id });
       setFound((f) => f?.map((x) => (x.id === c.id ? (again.items[0] ?? x) : x)) ?? null);
+      setNotice(`Данные гражданина удалены: ${counts(r.erased)}.`);
     });
   }
 
