@@ -760,8 +760,28 @@ describe('personal data on embedded PGlite', () => {
                 ('api', 'e2', $3, 'Новое ivan@mail.ru', now(), now(), '{"b":2}', 'roads', 'routed')`,
         [a!.id, old, b!.id],
       );
+      // Comments on ratings are copied into the incident's timeline: they go with the rest.
+      const [inc] = await q<{ id: number }>(
+        `insert into incidents (status, sector, summary, channel_kind, message_count, author_count, negative_count,
+                                first_message_at, last_message_at, first_response_due, resolution_due, created_at)
+         values ('resolved', 'roads', 'Яма', 'api', 2, 2, 0, $1, now(), now(), now(), $1) returning id`,
+        [old],
+      );
+      await q(
+        `insert into incident_events (incident_id, type, actor, at, data)
+         values ($1, 'satisfaction_comment', 'citizen', $2, jsonb_build_object('comment', 'Звоните +7 913 111-22-33', 'authorId', $3::bigint)),
+                ($1, 'satisfaction_comment', 'citizen', now(), jsonb_build_object('comment', 'Пишите ivan@mail.ru', 'authorId', $4::bigint))`,
+        [inc!.id, old, a!.id, b!.id],
+      );
+      const comments = async () =>
+        (
+          await q<{ c: string }>(
+            `select data->>'comment' as c from incident_events where type = 'satisfaction_comment' order by id`,
+          )
+        ).map((r) => r.c);
       const store = createPrivacyStore(db);
       const counts = await store.applyRetention(await store.settings(), new Date());
+      expect(await comments()).toEqual([RETENTION_MARKER, 'Пишите ivan@mail.ru']);
       expect(counts).toMatchObject({ messages: 1, authors: 1 });
       expect(await store.applyRetention(await store.settings(), new Date())).toMatchObject({
         messages: 0,
@@ -772,6 +792,7 @@ describe('personal data on embedded PGlite', () => {
       expect(await store.eraseCitizen(Number(b!.id))).toMatchObject({ messages: 1 });
       const texts = (await q<{ text: string }>(`select text from messages order by id`)).map((r) => r.text);
       expect(texts).toEqual([RETENTION_MARKER, ERASED_MARKER]);
+      expect(await comments()).toEqual([RETENTION_MARKER, ERASED_MARKER]);
       expect(await store.findCitizens({ platform: 'api', externalId: 'p2' })).toEqual([]);
     } finally {
       await db.close();

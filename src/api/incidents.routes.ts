@@ -85,7 +85,22 @@ const viewFor =
   (names: Map<number, string[]> | undefined) =>
   (...args: Parameters<typeof fullView>) => {
     const v = fullView(...args);
-    return names ? { ...v, summary: maskText(v.summary, names.get(v.id)) } : v;
+    if (!names) return v;
+    const who = names.get(v.id);
+    return {
+      ...v,
+      summary: maskText(v.summary, who),
+      // A citizen's comment on their rating is their words too.
+      ...(v.events
+        ? {
+            events: v.events.map((e) =>
+              e.type === 'satisfaction_comment' && typeof e.data?.comment === 'string'
+                ? { ...e, data: { ...e.data, comment: maskText(e.data.comment, who) } }
+                : e,
+            ),
+          }
+        : {}),
+    };
   };
 
 export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -1,8 +1,11 @@
 /**
  * Telegram (telegraf): the citizen bot and public monitoring.
- * - Private chats go to the citizen dialog (consent, appeals, /status, /subscribe, /stop).
+ * - Private chats go to the citizen dialog (consent, appeals, /status, /subscribe, /stop). The photos of an
+ *   album come as separate messages with one `media_group_id`, which the dialog gets to keep them together.
  * - Channel posts, group messages and comments in discussion groups where the bot is a member become
  *   messages of the bot's `:public` source, with their thread linked (replies, comments under posts).
+ * - Edits (`edited_message`, `edited_channel_post`) are recorded on the stored message; nothing is registered
+ *   anew.
  * - Updates come by webhook (the API checks X-Telegram-Bot-Api-Secret-Token, then calls `handleUpdate`) or
  *   by long polling (our own getUpdates loop: an update is confirmed only after it was handled, so a crash
  *   or a database outage loses nothing).
@@ -18,7 +21,14 @@ import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorSt
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
 
 export const TELEGRAM_DEFAULT_LIMITS: SendLimits = { perChatMs: 1000, globalMs: Math.ceil(1000 / 30) };
-const ALLOWED_UPDATES = ['message', 'callback_query', 'channel_post', 'poll_answer'] as const;
+const ALLOWED_UPDATES = [
+  'message',
+  'edited_message',
+  'callback_query',
+  'channel_post',
+  'edited_channel_post',
+  'poll_answer',
+] as const;
 
 /** `123456:AA…` → `123456`: the bot id is the part of the token before the colon. */
 export function botIdOf(token: string): string {
@@ -266,8 +276,39 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
       command,
       text: command ? '' : textOf(m),
       attachments: attachmentsOf(m),
+      ...('media_group_id' in m && m.media_group_id ? { mediaGroupId: m.media_group_id } : {}),
       raw: m,
     };
+  }
+
+  /** An edited message: the stored one (private appeal or monitored post) gets the new text. */
+  async function edited(m: Message, ctx: Context) {
+    const editedAt = new Date(((m as { edit_date?: number }).edit_date ?? m.date) * 1000);
+    if (m.chat.type === 'private') {
+      if (!m.from || m.from.is_bot) return;
+      await runDialog(ctx, {
+        source,
+        platform: 'telegram',
+        chatId: String(m.chat.id),
+        user: { id: String(m.from.id), name: nameOf(m.from) },
+        // Each edit has its own id (the replies' idempotency); `editOf` names the message changed.
+        externalId: `${m.chat.id}:${m.message_id}:e${editedAt.getTime() / 1000}`,
+        editOf: `${m.chat.id}:${m.message_id}`,
+        postedAt: editedAt,
+        text: textOf(m),
+        attachments: [],
+        raw: m,
+      });
+      return;
+    }
+    // The discussion group's copy of a channel post is stored as the post; its edit comes as the post's.
+    if ((m as { is_automatic_forward?: boolean }).is_automatic_forward) return;
+    await opts.dialog.publicEdit?.({
+      source: publicSource,
+      externalId: `${m.chat.id}:${m.message_id}`,
+      text: textOf(m),
+      at: editedAt,
+    });
   }
 
   async function monitor(m: Message, kind: 'channel' | 'group') {
@@ -377,6 +418,8 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     });
 
     bot.on('channel_post', async (ctx) => monitor(ctx.channelPost, 'channel'));
+    bot.on('edited_message', async (ctx) => edited(ctx.editedMessage, ctx));
+    bot.on('edited_channel_post', async (ctx) => edited(ctx.editedChannelPost, ctx));
 
     // An answer in a native poll of ours (non-anonymous, so the voter is known): a vote. The voter's
     // private chat with the bot has their user id; a vote on behalf of a chat is not a citizen's.

@@ -2,7 +2,8 @@
  * VK (vk-io): the community's messages and its wall.
  * - Private messages (`message_new`, peer below 2·10⁹) go to the citizen dialog; messages in chats and the
  *   wall (`wall_post_new`, `wall_reply_new`) become messages of the community's `:public` source, comments
- *   linked to their post or parent comment.
+ *   linked to their post or parent comment. Edits (`message_edit`, `wall_reply_edit`) are recorded on the
+ *   stored message; nothing is registered anew.
  * - Events come by the Callback API (the API checks the secret; `confirmation` answers VK_CONFIRMATION) or by
  *   the Bots Long Poll (our own loop over groups.getLongPollServer, ts advanced only after the events were
  *   stored, so nothing is lost).
@@ -216,6 +217,8 @@ interface VkMessage {
   peer_id: number;
   text: string;
   conversation_message_id?: number;
+  /** Set on `message_edit`: when the message was changed. */
+  update_time?: number;
   payload?: string;
   attachments?: {
     type: string;
@@ -305,9 +308,56 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
     await deliverReplies(opts, input, await opts.dialog.handle(input));
   }
 
+  /** An edited private message goes to the dialog (which records it on the stored appeal). */
+  async function privateEdit(m: VkMessage) {
+    const at = m.update_time ?? m.date;
+    const input: DialogInput = {
+      source,
+      platform: 'vk',
+      chatId: String(m.peer_id),
+      user: { id: String(m.from_id), name: await userName(m.from_id) },
+      // Each edit has its own id (the replies' idempotency); `editOf` names the message changed.
+      externalId: `m${m.id}:e${at}`,
+      editOf: `m${m.id}`,
+      postedAt: new Date(at * 1000),
+      text: (m.text ?? '').trim(),
+      attachments: [],
+      raw: m,
+    };
+    await deliverReplies(opts, input, await opts.dialog.handle(input));
+  }
+
   async function handleEvent(event: VkEvent) {
     const o = event.object;
     switch (event.type) {
+      case 'message_edit': {
+        const m = (o.message ?? o) as VkMessage;
+        if (m.from_id <= 0) break; // another community or our own edits (a closed poll)
+        if (m.peer_id < CHAT_PEER_BASE) await privateEdit(m);
+        else
+          await opts.dialog.publicEdit?.({
+            source: publicSource,
+            externalId: `c${m.peer_id}_${m.conversation_message_id ?? m.id}`,
+            text: m.text ?? '',
+            at: new Date((m.update_time ?? m.date) * 1000),
+          });
+        break;
+      }
+      case 'wall_reply_edit': {
+        const c = o as { id: number; from_id: number; date: number; text: string; post_id: number } & {
+          post_owner_id?: number;
+          owner_id?: number;
+        };
+        if (c.from_id === -opts.groupId || c.from_id <= 0) break;
+        const owner = c.post_owner_id ?? c.owner_id ?? -opts.groupId;
+        await opts.dialog.publicEdit?.({
+          source: publicSource,
+          externalId: `wall${owner}_${c.post_id}_r${c.id}`,
+          text: c.text ?? '',
+          at: new Date(),
+        });
+        break;
+      }
       case 'message_new': {
         const m = (o.message ?? o) as VkMessage;
         if (m.from_id <= 0) break; // another community or our own echo

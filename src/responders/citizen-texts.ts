@@ -62,6 +62,24 @@ export const CHOOSE_FOUND = 'Выберите, пожалуйста, из най
 export const notFound = (q: string) =>
   `Не нашли «${q}» среди городов и районов края. Попробуйте написать иначе или нажмите «${BTN_SKIP}».`;
 
+// While the bot waits for the municipality of an appeal nothing the citizen sends is dropped.
+export const notFoundAdded = (q: string) =>
+  `Не нашли «${q}» среди городов и районов края, но добавили это к вашему обращению. Выберите город или ` +
+  `район из списка, напишите название иначе или нажмите «${BTN_SKIP}».`;
+export const ADDED_ASK_MUNICIPALITY =
+  'Добавили это к вашему обращению. Осталось уточнить, в каком городе или районе края это случилось: ' +
+  `выберите из списка или нажмите «${BTN_SKIP}».`;
+export const needWordsPending = (kind: 'photo' | 'location') =>
+  `${kind === 'photo' ? 'Фото добавлено' : 'Геопозиция добавлена'} к вашему обращению. Осталось уточнить, ` +
+  `в каком городе или районе края это случилось: выберите из списка или нажмите «${BTN_SKIP}».`;
+export const PENDING_REMINDER =
+  'Ваше обращение ещё не зарегистрировано: мы ждём, в каком городе или районе края это случилось. ' +
+  `Выберите из списка или нажмите «${BTN_SKIP}».`;
+/** Said before the confirmation when a command interrupts the municipality question. */
+export const PENDING_REGISTERED_WITHOUT_MUNICIPALITY =
+  'Чтобы ваше обращение не потерялось, мы зарегистрировали его без указания города или района — ' +
+  'специалисты уточнят место сами.';
+
 export const needWords = (kind: 'photo' | 'location') =>
   `${kind === 'photo' ? 'Фото получено' : 'Геопозиция получена'}. Опишите, пожалуйста, проблему словами: ` +
   'что случилось и где, — и мы зарегистрируем обращение.';
@@ -75,6 +93,15 @@ export const confirmation = (
   `Ваше обращение ${number}${municipality ? ` (${municipality})` : ''} зарегистрировано и будет передано ` +
   `ответственному ведомству. Первый ответ — до ${firstDue}, срок рассмотрения — до ${resolutionDue} ` +
   '(время барнаульское). Состояние ваших обращений: /status.';
+
+/** An answer to a question the agency asked: it joins that appeal, which keeps its number and deadlines. */
+export const detailsAdded = (number: string) =>
+  `Спасибо! Ваше уточнение зарегистрировано и добавлено к обращению ${number} — сотрудники его увидят. ` +
+  'Состояние ваших обращений: /status.';
+
+/** The citizen edited a message of a stored appeal. */
+export const editSaved = (number: string) =>
+  `Исправление сохранено в обращении ${number}; прежний текст тоже сохранён.`;
 
 export const STATUS_HEADER = 'Ваши обращения:';
 export const NO_APPEALS =
@@ -102,9 +129,16 @@ export const BTN_SOLVED = 'Проблема решена';
 export const BTN_NOT_SOLVED = 'Не решено';
 export const ASK_SOLVED = 'Жаль, что вы недовольны. Скажите, пожалуйста, проблема решена?';
 export const THANKS_FOR_SCORE =
-  'Спасибо за оценку! Если хотите, напишите комментарий одним сообщением — мы передадим его исполнителю.';
+  'Спасибо за оценку! Если хотите, напишите комментарий следующим сообщением — он будет виден в карточке ' +
+  'обращения сотрудникам, которые им занимались. Новую проблему опишите отдельным сообщением.';
+/** A score given while an appeal waits for its municipality: no comment is asked then. */
+export const THANKS_FOR_SCORE_ONLY = 'Спасибо за оценку!';
 export const THANKS_FOR_COMMENT =
-  'Спасибо, комментарий передан. Если появится новая проблема, просто опишите её.';
+  'Спасибо, комментарий сохранён в карточке обращения — его увидят сотрудники, которые им занимались. ' +
+  'Если появится новая проблема, просто опишите её.';
+/** A comment typed instead of answering «проблема решена?»: kept, and the question stays open. */
+export const COMMENT_SAVED_ASK_SOLVED =
+  'Спасибо, комментарий сохранён в карточке обращения. Скажите, пожалуйста, проблема решена?';
 export const REOPENED =
   'Спасибо, что сообщили. Обращение возобновлено и снова передано исполнителю; мы сообщим о результате.';
 

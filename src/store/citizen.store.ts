@@ -3,7 +3,9 @@
  * read side of «/status». Nothing is written for a person before they consent (see the citizen dialog).
  */
 import { and, eq, sql } from 'drizzle-orm';
+import type { Attachment } from '../domain/types.ts';
 import type { Database } from './db.ts';
+import { ERASED_MARKER, RETENTION_MARKER } from './privacy.store.ts';
 import * as s from './schema.ts';
 
 export type AuthorRow = typeof s.authors.$inferSelect;
@@ -18,6 +20,26 @@ export interface AppealRow {
   agency: string | null;
   firstResponseDue: Date | null;
   resolutionDue: Date | null;
+}
+
+/** A stored message that was changed after it came: its appeal number and incident. */
+export interface AmendedMessage {
+  messageId: number;
+  /** The number the citizen knows: the appeal an answer to a question belongs to, else the message itself. */
+  appealId: number;
+  incidentId: number | null;
+  /** False when the message already read so (a redelivered edit): nothing was written. */
+  changed: boolean;
+}
+
+/**
+ * A message put together from several messages of the citizen (an appeal completed while the bot asked for
+ * the municipality, the items of an album) keeps its pieces in `raw.parts`, so an edit of any of them can be
+ * applied; `raw.edits` keeps every earlier text (nothing a citizen wrote is lost).
+ */
+export interface MessagePart {
+  externalId: string;
+  text: string;
 }
 
 /** A citizen who wrote about an incident, and where to answer them. */
@@ -69,7 +91,36 @@ export interface CitizenStore {
   waitingIncident(
     platform: string,
     authorExternalId: string,
-  ): Promise<{ incidentId: number; externalId: string; municipality: string | null } | undefined>;
+  ): Promise<
+    { incidentId: number; messageId: number; externalId: string; municipality: string | null } | undefined
+  >;
+  /** An entry in the incident's timeline (what staff see on the incident page). */
+  addIncidentEvent(
+    incidentId: number,
+    type: string,
+    actor: string,
+    data?: Record<string, unknown>,
+  ): Promise<void>;
+  /**
+   * The author changed a stored message (or one of its parts, see `MessagePart`): the text becomes the new
+   * one, the previous text is kept in `raw.edits`. Analysis and routing stay as they were. With `authorId`
+   * the parts of that author's messages are searched too. Undefined when no such message is stored (or it
+   * was erased).
+   */
+  editMessage(
+    sourceId: string,
+    externalId: string,
+    edit: { text: string; at: Date; authorId?: number },
+  ): Promise<AmendedMessage | undefined>;
+  /**
+   * Adds a later piece to a stored message (the other items of an album): its attachments, and its text as
+   * a new part. Undefined when the message is not stored (or was erased).
+   */
+  appendToMessage(
+    sourceId: string,
+    externalId: string,
+    piece: { externalId: string; text: string; attachments: Attachment[] },
+  ): Promise<AmendedMessage | undefined>;
   /** Stores (or replaces) the citizen's score of an incident. */
   saveSatisfaction(
     incidentId: number,
@@ -79,11 +130,94 @@ export interface CitizenStore {
   ): Promise<boolean>;
 }
 
+/** The text of a message made of parts: the non-empty ones, a blank line apart. */
+export function joinParts(parts: readonly MessagePart[]): string {
+  return parts
+    .map((p) => p.text.trim())
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+/** `raw` as an object we may add our own keys to (a platform payload that is not one is kept inside). */
+function rawObject(raw: unknown): Record<string, unknown> {
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) return { ...(raw as Record<string, unknown>) };
+  return raw === null || raw === undefined ? {} : { original: raw };
+}
+
+function partsOf(raw: Record<string, unknown>): MessagePart[] | undefined {
+  const p = raw.parts;
+  if (!Array.isArray(p)) return undefined;
+  return p
+    .filter((x): x is MessagePart => typeof (x as MessagePart)?.externalId === 'string')
+    .map((x) => ({ externalId: x.externalId, text: typeof x.text === 'string' ? x.text : '' }));
+}
+
 export function createCitizenStore(database: Database): CitizenStore {
   const { db } = database;
   const a = s.authors;
   const d = s.botDialogs;
   let topCache: { at: number; codes: string[] } | undefined;
+
+  /**
+   * Changes one stored message under a row lock: `change` gets the row (raw as an object, its parts) and
+   * answers the new values, or null for «nothing to do». Erased or anonymised messages are never changed.
+   */
+  async function amend(
+    sourceId: string,
+    externalId: string,
+    authorId: number | undefined,
+    change: (
+      row: { text: string; attachments: unknown[]; raw: Record<string, unknown> },
+      parts: MessagePart[] | undefined,
+    ) => { text: string; attachments?: unknown[]; raw: Record<string, unknown> } | null,
+  ): Promise<AmendedMessage | undefined> {
+    return db.transaction(async (tx) => {
+      const m = s.messages;
+      const byPart =
+        authorId === undefined
+          ? sql`false`
+          : sql`(${m.authorId} = ${authorId} and ${m.raw} -> 'parts' @> ${JSON.stringify([{ externalId }])}::jsonb)`;
+      const [row] = await tx
+        .select({
+          id: m.id,
+          text: m.text,
+          attachments: m.attachments,
+          raw: m.raw,
+          incidentId: m.incidentId,
+          parent: m.parentExternalId,
+        })
+        .from(m)
+        .where(and(eq(m.sourceId, sourceId), sql`(${m.externalId} = ${externalId} or ${byPart})`))
+        .orderBy(m.id)
+        .limit(1)
+        .for('update');
+      if (!row || row.text === ERASED_MARKER || row.text === RETENTION_MARKER) return undefined;
+      const raw = rawObject(row.raw);
+      const next = change({ text: row.text, attachments: row.attachments, raw }, partsOf(raw));
+      if (next) {
+        await tx
+          .update(m)
+          .set({
+            text: next.text,
+            raw: next.raw,
+            ...(next.attachments ? { attachments: next.attachments } : {}),
+          })
+          .where(eq(m.id, row.id));
+      }
+      const [parent] = row.parent
+        ? await tx
+            .select({ id: m.id })
+            .from(m)
+            .where(and(eq(m.sourceId, sourceId), eq(m.externalId, row.parent)))
+        : [];
+      return {
+        messageId: row.id,
+        appealId: parent?.id ?? row.id,
+        incidentId: row.incidentId,
+        changed: next !== null,
+      };
+    });
+  }
 
   return {
     async author(platform, externalId) {
@@ -179,6 +313,8 @@ export function createCitizenStore(database: Database): CitizenStore {
         left join incidents i on i.id = m.incident_id
         left join agencies ag on ag.id = i.agency_id
         where au.platform = ${platform} and au.external_id = ${authorExternalId} and so.channel_kind = 'messenger'
+          -- an answer to a question about an appeal belongs to that appeal, not a new one
+          and m.parent_external_id is null
         order by m.id desc
         limit ${limit}`);
       const date = (v: string | Date | null) => (v === null ? null : new Date(v));
@@ -209,10 +345,11 @@ export function createCitizenStore(database: Database): CitizenStore {
     async waitingIncident(platform, authorExternalId) {
       const [r] = await database.rows<{
         incident_id: number;
+        id: number;
         external_id: string;
         municipality: string | null;
       }>(sql`
-        select i.id as incident_id, m.external_id, i.municipality
+        select i.id as incident_id, m.id, m.external_id, i.municipality
         from incidents i
         join messages m on m.incident_id = i.id
         join authors au on au.id = m.author_id
@@ -220,8 +357,50 @@ export function createCitizenStore(database: Database): CitizenStore {
         order by i.paused_at desc, m.id
         limit 1`);
       return r
-        ? { incidentId: Number(r.incident_id), externalId: r.external_id, municipality: r.municipality }
+        ? {
+            incidentId: Number(r.incident_id),
+            messageId: Number(r.id),
+            externalId: r.external_id,
+            municipality: r.municipality,
+          }
         : undefined;
+    },
+    async addIncidentEvent(incidentId, type, actor, data = {}) {
+      await db.insert(s.incidentEvents).values({ incidentId, type, actor, data });
+    },
+    async editMessage(sourceId, externalId, edit) {
+      return amend(sourceId, externalId, edit.authorId, (row, parts) => {
+        const previous = row.text;
+        let text = edit.text;
+        if (parts) {
+          const part = parts.find((p) => p.externalId === externalId);
+          if (!part || part.text === edit.text) return null;
+          part.text = edit.text;
+          text = joinParts(parts);
+        }
+        if (text === previous) return null;
+        const edits = Array.isArray(row.raw.edits) ? (row.raw.edits as unknown[]) : [];
+        return {
+          text,
+          raw: {
+            ...row.raw,
+            ...(parts ? { parts } : {}),
+            edits: [...edits, { at: edit.at.toISOString(), externalId, previousText: previous }],
+          },
+        };
+      });
+    },
+    async appendToMessage(sourceId, externalId, piece) {
+      return amend(sourceId, externalId, undefined, (row, stored) => {
+        const parts = stored ?? [{ externalId, text: row.text }];
+        if (parts.some((p) => p.externalId === piece.externalId)) return null; // redelivered
+        parts.push({ externalId: piece.externalId, text: piece.text });
+        return {
+          text: joinParts(parts),
+          attachments: [...row.attachments, ...piece.attachments],
+          raw: { ...row.raw, parts },
+        };
+      });
     },
     async saveSatisfaction(incidentId, platform, authorExternalId, patch) {
       const author = await this.author(platform, authorExternalId);

@@ -303,6 +303,18 @@ export function createPrivacyStore(database: Database): PrivacyStore {
         );
         return rows.length;
       });
+      // The comment's copy in the incident's timeline (the satisfaction_comment event) goes with it.
+      await drain(batch, async () => {
+        const rows = await q(
+          `update incident_events set data = jsonb_set(data, '{comment}', to_jsonb($2::text))
+           where id in (select id from incident_events
+                        where type = 'satisfaction_comment' and at < $1::timestamptz
+                          and data->>'comment' <> $2 limit $3)
+           returning id`,
+          [cutoff, RETENTION_MARKER, batch],
+        );
+        return rows.length;
+      });
       // Chats that polls and campaigns went to, once the poll or campaign ended before the cutoff.
       const pollMessages = await drain(batch, async () => {
         const rows = await q(
@@ -629,6 +641,11 @@ export function createPrivacyStore(database: Database): PrivacyStore {
         );
         const satisfaction = await rows(
           sql`update satisfaction set comment = null where author_id = ${authorId} and comment is not null returning id`,
+        );
+        // Their comments' copies in incident timelines (satisfaction_comment events carry the author).
+        await tx.execute(
+          sql`update incident_events set data = jsonb_set(data, '{comment}', to_jsonb(${ERASED_MARKER}::text))
+               where type = 'satisfaction_comment' and data->>'authorId' = ${String(authorId)}`,
         );
         const pollMessages = await rows(
           sql`update poll_messages set chat_id = 'anon:' || id, external_id = null

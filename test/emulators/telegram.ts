@@ -142,7 +142,21 @@ export interface LimitStats {
 
 export interface TelegramUpdateBuilders {
   privateText(user: TgUserInput, text: string, extra?: Record<string, unknown>): Record<string, unknown>;
-  privatePhoto(user: TgUserInput, caption?: string): Record<string, unknown>;
+  privatePhoto(user: TgUserInput, caption?: string, extra?: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * An album (several photos sent at once): one `message` update per photo, all with one media_group_id, the
+   * caption (when given) on the item `captionIndex` (0, the first one, is where Telegram's apps put it).
+   */
+  privateAlbum(
+    user: TgUserInput,
+    count: number,
+    opts?: { caption?: string; captionIndex?: number },
+  ): Record<string, unknown>[];
+  /**
+   * The edit of a message built by a builder (`message` → `edited_message`, `channel_post` →
+   * `edited_channel_post`): the same message with the new text (or caption) and `edit_date`.
+   */
+  edited(update: Record<string, unknown>, text: string): Record<string, unknown>;
   privateLocation(user: TgUserInput, latitude: number, longitude: number): Record<string, unknown>;
   callback(
     user: TgUserInput,
@@ -1786,12 +1800,38 @@ export async function startTelegramEmulator(
       return { message: msg };
     },
 
-    privatePhoto(user, caption) {
+    privatePhoto(user, caption, extra = {}) {
       const msg = userMessage(user, privateChat(user));
       msg.photo = newPhoto(SAMPLE_JPEG);
       if (caption !== undefined) withText(msg, caption, 'caption');
+      Object.assign(msg, extra);
       storeMessage(msg, undefined, false);
       return { message: msg };
+    },
+
+    privateAlbum(user, count, opts = {}) {
+      const group = String(13_000_000_000_000_000n + BigInt(++seq));
+      return Array.from({ length: count }, (_, i) =>
+        updates.privatePhoto(user, i === (opts.captionIndex ?? 0) ? opts.caption : undefined, {
+          media_group_id: group,
+        }),
+      );
+    },
+
+    edited(update, text) {
+      const kind = 'message' in update ? 'message' : 'channel_post';
+      const original = update[kind];
+      if (!isObj(original))
+        throw new Error('telegram emulator: edited() takes a message or channel_post update');
+      const msg = clone(original);
+      delete msg.text;
+      delete msg.entities;
+      delete msg.caption;
+      delete msg.caption_entities;
+      withText(msg, text, 'photo' in msg || 'document' in msg || 'video' in msg ? 'caption' : 'text');
+      msg.edit_date = nowSec();
+      storeMessage(msg, undefined, false);
+      return { [kind === 'message' ? 'edited_message' : 'edited_channel_post']: msg };
     },
 
     privateLocation(user, latitude, longitude) {

@@ -94,6 +94,19 @@ export interface VkEmulator {
       payload?: string;
     }): { type: 'message_new'; object: Record<string, unknown> };
     photoAttachment(): unknown;
+    /**
+     * `message_edit` for a message built by `messageNew` (or the event itself): VK sends the whole message
+     * object (not wrapped in `{ message }`), with the new text and `update_time`.
+     */
+    messageEdit(
+      event: { object: Record<string, unknown> },
+      text: string,
+    ): { type: 'message_edit'; object: Record<string, unknown> };
+    /** `wall_reply_edit` for a comment built by `wallReplyNew`: the comment with the new text. */
+    wallReplyEdit(
+      event: { object: Record<string, unknown> },
+      text: string,
+    ): { type: 'wall_reply_edit'; object: Record<string, unknown> };
     wallPostNew(o: { groupId: number; postId?: number; fromId?: number; text: string }): {
       type: 'wall_post_new';
       object: Record<string, unknown>;
@@ -738,6 +751,18 @@ export async function startVkEmulator(options: VkEmulatorOptions = {}): Promise<
     },
 
     photoAttachment,
+
+    messageEdit(event, text) {
+      const original = (event.object.message ?? event.object) as Record<string, unknown>;
+      return {
+        type: 'message_edit',
+        object: { ...structuredClone(original), text, update_time: unixNow() },
+      };
+    },
+
+    wallReplyEdit(event, text) {
+      return { type: 'wall_reply_edit', object: { ...structuredClone(event.object), text } };
+    },
 
     wallPostNew(o) {
       const ownerId = -o.groupId;

@@ -113,6 +113,8 @@ export const EVENT_LABELS: Record<string, string> = {
   resolved_with_result: 'Результат работ',
   sla_reminder: 'Напоминание о сроке',
   routed_to_sector_block: 'Направлен в профильный блок ЦУР',
+  satisfaction_comment: 'Комментарий заявителя к оценке',
+  message_edited: 'Заявитель исправил сообщение',
 };
 
 export const SENTIMENT_LABELS: Record<string, string> = {
