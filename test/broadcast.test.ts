@@ -589,6 +589,110 @@ describe('audience and campaigns through the emulators at the real limits', () =
     expect((await api('head', 'POST', `/campaigns/${c.body.id}/resume`)).status).toBe(409);
     expect(tg.violations()).toBe(0);
   });
+
+  it('what was approved is what goes: the rules of a segment are frozen while a campaign or poll holds them', async () => {
+    const seg = await api<{ id: number; name: string }>('smm', 'POST', '/segments', {
+      name: 'Я: Барнаул',
+      rules: { municipalities: ['barnaul'] },
+    });
+    const c = await api<CampaignView>('smm', 'POST', '/campaigns', {
+      title: 'Ярмарка в Барнауле',
+      text: 'В субботу на площади Советов — ярмарка выходного дня.',
+      segmentId: seg.body.id,
+      channel: 'telegram',
+      scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(c.body.audience).toBe(4);
+    const widen = () =>
+      api<{ error: string; message: string }>('smm', 'PATCH', `/segments/${seg.body.id}`, { rules: {} });
+    // A draft: the segment may still change (the approver will see it as it is then).
+    expect((await widen()).status).toBe(200);
+    expect(
+      (
+        await api('smm', 'PATCH', `/segments/${seg.body.id}`, {
+          name: 'Я: Барнаул',
+          rules: { municipalities: ['barnaul'] },
+        })
+      ).status,
+    ).toBe(200);
+    await api('smm', 'POST', `/campaigns/${c.body.id}/submit`);
+
+    // Waiting for approval, then approved: no rule changes (SMM may not approve, so may not widen it after).
+    const refused = await widen();
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('SEGMENT_IN_USE');
+    expect(refused.body.message).toMatch(
+      /^Правила сегмента «Я: Барнаул» сейчас менять нельзя: по нему рассылка «Ярмарка в Барнауле» \(на согласовании\)\./,
+    );
+    // A new name is no new audience.
+    const renamed = await api<{ name: string; rules: unknown }>('smm', 'PATCH', `/segments/${seg.body.id}`, {
+      name: 'Я: Барнаул (все темы)',
+      rules: { municipalities: ['barnaul'] },
+    });
+    expect(renamed).toMatchObject({
+      status: 200,
+      body: { name: 'Я: Барнаул (все темы)', rules: { municipalities: ['barnaul'] } },
+    });
+    expect((await api('curator', 'POST', `/campaigns/${c.body.id}/approve`)).status).toBe(200);
+    const afterApproval = await widen();
+    expect(afterApproval.status).toBe(409);
+    expect(afterApproval.body.message).toMatch(/рассылка «Ярмарка в Барнауле» \(согласована\)/);
+    const listed = await api<{
+      items: { id: number; inUse: { kind: string; id: number; text: string }[] }[];
+    }>('analyst', 'GET', '/segments');
+    expect(listed.body.items.find((x) => x.id === seg.body.id)!.inUse).toEqual([
+      {
+        kind: 'campaign',
+        id: c.body.id,
+        title: 'Ярмарка в Барнауле',
+        status: 'approved',
+        text: 'рассылка «Ярмарка в Барнауле» (согласована)',
+      },
+    ]);
+    const [audit] = await t.app.database.query<{ n: number }>(
+      `select count(*)::int as n from audit_log where entity = 'segment' and entity_id = $1 and action = 'segment.update'`,
+      [String(seg.body.id)],
+    );
+    expect(audit!.n).toBe(3); // the refused changes left nothing
+
+    // Its time comes: exactly the approved audience (4 in Барнаул), not every subscriber.
+    // (moved here rather than waited for: the schedule and the delayed run job approval added)
+    await t.app.database.query(`update campaigns set scheduled_at = now() where id = $1`, [c.body.id]);
+    await (await t.app.queues.get('broadcast').getJob(`broadcast-${c.body.id}`))!.promote();
+    const done = await waitFor(
+      async () => {
+        const v = (await api<CampaignView>('smm', 'GET', `/campaigns/${c.body.id}`)).body;
+        return v.status === 'done' ? v : undefined;
+      },
+      { what: 'the scheduled campaign to finish', timeoutMs: 30_000 },
+    );
+    expect(done.stats!.recipients).toBe(4);
+    expect(tg.sent(BOT).filter((s) => s.text?.startsWith('В субботу на площади Советов'))).toHaveLength(4);
+    // Started, its audience is fixed: the segment is free again.
+    expect((await widen()).status).toBe(200);
+
+    // A poll waiting for approval holds its segment too (its audience is chosen at approval).
+    const poll = await api<{ id: number }>('smm', 'POST', '/polls', {
+      question: 'Нужна ли ярмарка каждую субботу?',
+      options: ['Да', 'Нет'],
+      segmentId: seg.body.id,
+      channel: 'telegram',
+      closesAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    await api('smm', 'POST', `/polls/${poll.body.id}/submit`);
+    const byPoll = await api<{ message: string }>('smm', 'PATCH', `/segments/${seg.body.id}`, {
+      rules: { municipalities: ['biysk'] },
+    });
+    expect(byPoll.status).toBe(409);
+    expect(byPoll.body.message).toMatch(
+      /по нему опрос «Нужна ли ярмарка каждую субботу\?» \(на согласовании\)/,
+    );
+    await api('smm', 'POST', `/polls/${poll.body.id}/close`); // cancelled
+    expect(
+      (await api('smm', 'PATCH', `/segments/${seg.body.id}`, { rules: { municipalities: ['biysk'] } }))
+        .status,
+    ).toBe(200);
+  });
 });
 
 describe('a worker killed with SIGKILL mid-broadcast', () => {

@@ -5,10 +5,14 @@
  * ignores changes, votes after the closing time are refused and the closing check stops or edits the poll
  * messages, results come by option and municipality; a discussion collects the comments of a Telegram
  * discussion group and of a VK post, summarised by sector, sentiment and recurring proposals, and opens
- * no incidents.
+ * no incidents. Outreach guards: «Отписаться» under every poll message, four eyes on approval, and a
+ * citizen who leaves while a poll goes out does not get it (replies to appeals still go).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recurringProposals, vkPostId } from '../src/responders/discussions.ts';
+import { queueOutbound } from '../src/responders/outbound.ts';
+import { pollButtons } from '../src/responders/polls.ts';
+import { createOutboundStore } from '../src/store/outbound.store.ts';
 import { startTelegramEmulator, type SentRecord, type TelegramEmulator } from './emulators/telegram.ts';
 import { startVkEmulator, type VkEmulator, type VkSent } from './emulators/vk.ts';
 import { startTestApp, waitFor, type TestApp } from './helpers.ts';
@@ -230,12 +234,18 @@ describe('polls and public discussions through the bots', () => {
     ).toEqual([VKU.zoya.id, VKU.ilya.id].sort());
     const toAnna = tgSent.find((r) => r.chat_id === String(TG.anna.id))!;
     expect(toAnna.text).toContain('Какой объект благоустроить первым в 2027 году?');
+    // The vote buttons, and «Отписаться» as under every campaign message (its own row).
     expect(buttonsOf(toAnna).map((b) => [b.text, b.callback_data])).toEqual([
       ['Сквер у ДК', `vote:${id}:0`],
       ['Набережную', `vote:${id}:1`],
       ['Детскую площадку', `vote:${id}:2`],
+      ['Отписаться', 'unsub'],
     ]);
-    expect(vkPayloads(vkSent[0]!)).toEqual([`vote:${id}:0`, `vote:${id}:1`, `vote:${id}:2`]);
+    expect((toAnna.reply_markup as Keyboard).inline_keyboard.at(-1)).toEqual([
+      { text: 'Отписаться', callback_data: 'unsub' },
+    ]);
+    expect(vkPayloads(vkSent[0]!)).toEqual([`vote:${id}:0`, `vote:${id}:1`, `vote:${id}:2`, 'unsub']);
+    expect(JSON.parse(vkSent[0]!.params.keyboard!)).toMatchObject({ inline: true });
 
     // Votes: one per citizen; a second press is refused politely and not counted.
     expect(await press(TG.anna, `vote:${id}:1`, toAnna.message_id)).toMatch(
@@ -323,6 +333,16 @@ describe('polls and public discussions through the bots', () => {
     expect(vkSent.map((s) => s.peer_id).sort()).toEqual([VKU.zoya.id, VKU.ilya.id, VKU.kira.id].sort());
     expect(vkSent[0]!.message).toMatch(
       /^📊 Опрос\n\nНужна ли в вашем районе ярмарка выходного дня\?\n\n1\. Да\n2\. Нет/,
+    );
+    expect(vkPayloads(vkSent[0]!)).toEqual([`vote:${id}:0`, `vote:${id}:1`, 'unsub']);
+    // The Telegram rows of a native poll carry «Отписаться» for under the poll (the sender's reply_markup).
+    const nativeRows = await rows<{ buttons: unknown }>(
+      `select buttons from outbound_messages where idempotency_key like $1 and source_id like 'telegram:%'`,
+      [`poll:${id}:%`],
+    );
+    expect(nativeRows).toHaveLength(4);
+    expect(nativeRows.map((r) => r.buttons)).toEqual(
+      Array(4).fill([[{ text: 'Отписаться', data: 'unsub' }]]),
     );
     const toVera = sent.find((r) => r.chat_id === String(TG.vera.id))!;
     const pollId = toVera.poll!.id;
@@ -437,7 +457,10 @@ describe('polls and public discussions through the bots', () => {
     expect(edits[0]!.text).toContain('Удобно ли вам новое расписание автобусов?');
     expect(edits[0]!.text).toContain('Итоги (голосов: 1):');
     expect(edits[0]!.text).toContain('1. Да — 1 (100 %)');
-    expect(edits[0]!.reply_markup).toBeUndefined(); // the buttons are gone
+    // The vote buttons are gone; «Отписаться» stays under the results.
+    expect(edits[0]!.reply_markup).toEqual({
+      inline_keyboard: [[{ text: 'Отписаться', callback_data: 'unsub' }]],
+    });
     const vkEdits = await vk.waitForSent(
       (s) => s.method === 'messages.edit' && /Опрос завершён\n\nУдобно ли вам/.test(s.message),
       {
@@ -445,7 +468,7 @@ describe('polls and public discussions through the bots', () => {
         timeoutMs: 15_000,
       },
     );
-    expect(JSON.parse(vkEdits[0]!.params.keyboard!)).toEqual({ inline: true, buttons: [] });
+    expect(vkPayloads(vkEdits[0]!)).toEqual(['unsub']);
     // A second pass changes nothing.
     const again = await t.app.participation.polls.tick();
     expect(again.queued).toBe(0);
@@ -693,9 +716,181 @@ describe('polls and public discussions through the bots', () => {
     );
     expect(linked).toHaveLength(0);
   });
+
+  it('a poll is approved by someone other than its author; alone, the author may, and it is audited', async () => {
+    const draft = {
+      question: 'Нужен ли в Бийске второй пункт проката?',
+      options: ['Да', 'Нет'],
+      segmentId,
+      channel: 'vk',
+      closesAt: new Date(Date.now() + 3_600_000).toISOString(),
+    };
+    const curatorMember = await t.app.staff.create({
+      login: 'curator.polls',
+      name: 'curator.polls',
+      grants: [{ role: 'curator' }],
+    });
+    const curator = await t.app.staff.issueToken(curatorMember.id, 'test');
+    // Others may approve (the curator, the first admin): her own poll is not hers to approve — as with campaigns.
+    const own = await api<{ id: number }>('POST', '/polls', head, draft);
+    await api('POST', `/polls/${own.body.id}/submit`, head);
+    const self = await api<{ error: string; message: string }>('POST', `/polls/${own.body.id}/approve`, head);
+    expect(self.status).toBe(403);
+    expect(self.body.error).toBe('POLL_SELF_APPROVAL');
+    expect(self.body.message).toBe('Опрос утверждает другой сотрудник: автор не может утвердить свой опрос.');
+    expect((await api<{ status: string }>('GET', `/polls/${own.body.id}`, head)).body.status).toBe(
+      'pending_approval',
+    );
+    const byCurator = await api<{ poll: { status: string; approvedBy: string } }>(
+      'POST',
+      `/polls/${own.body.id}/approve`,
+      curator,
+    );
+    expect(byCurator.status).toBe(200);
+    expect(byCurator.body.poll).toMatchObject({ status: 'open', approvedBy: 'staff:curator.polls' });
+    await api('POST', `/polls/${own.body.id}/close`, head);
+
+    // Nobody else holds an approving role (the others are deactivated): the author may, and it is audited.
+    const others = ['admin', 'curator.polls'];
+    await rows(`update staff_users set active = false where login = any($1::text[])`, [others]);
+    try {
+      const alone = await api<{ id: number }>('POST', '/polls', head, { ...draft, question: 'Второй?' });
+      await api('POST', `/polls/${alone.body.id}/submit`, head);
+      const selfOk = await api<{ poll: { status: string } }>('POST', `/polls/${alone.body.id}/approve`, head);
+      expect(selfOk.status).toBe(200);
+      expect(selfOk.body.poll.status).toBe('open');
+      const audit = await rows<{ action: string; actor: string }>(
+        `select action, actor from audit_log where entity = 'poll' and entity_id = $1 order by id`,
+        [String(alone.body.id)],
+      );
+      expect(audit.map((a) => [a.action, a.actor])).toEqual([
+        ['poll.create', 'staff:head.polls'],
+        ['poll.submit', 'staff:head.polls'],
+        ['poll.approve', 'staff:head.polls'],
+        ['poll.self_approve', 'staff:head.polls'],
+      ]);
+      await api('POST', `/polls/${alone.body.id}/close`, head);
+    } finally {
+      await rows(`update staff_users set active = true where login = any($1::text[])`, [others]);
+    }
+  });
+
+  it('who unsubscribes or blocks the bot while a poll goes out does not get it; replies to appeals still go', async () => {
+    const send = t.app.queues.get('send');
+    // A long send: the poll's messages wait in the outbox (the send queue is held here).
+    await send.pause();
+    let id: number;
+    try {
+      id = await openPoll({
+        question: 'Где поставить новые остановки?',
+        options: ['У школы', 'У рынка'],
+        segmentId,
+        channel: 'all',
+        mode: 'buttons',
+        closesAt: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      const queued = await rows<{ status: string }>(
+        `select status from outbound_messages where idempotency_key like $1`,
+        [`poll:${id}:%`],
+      );
+      expect(queued.map((r) => r.status)).toEqual(Array(5).fill('pending'));
+      // Анна sends /stop in Telegram, Зоя presses «Отписаться» in VK, Борис is found to have blocked the bot.
+      tg.pushUpdate(BOT, tg.updates.privateText({ id: TG.anna.id, first_name: TG.anna.name }, '/stop'));
+      vk.pushEvent(
+        GROUP,
+        vk.events.messageNew({
+          fromId: VKU.zoya.id,
+          text: 'Отписаться',
+          payload: JSON.stringify({ d: 'unsub' }),
+        }),
+      );
+      await rows(`update authors set blocked = true, blocked_at = now() where external_id = $1`, [
+        String(TG.boris.id),
+      ]);
+      await waitFor(
+        async () =>
+          (
+            await rows(`select 1 from authors where external_id = any($1::text[]) and not subscribed`, [
+              [String(TG.anna.id), String(VKU.zoya.id)],
+            ])
+          ).length === 2,
+        { what: 'Анна and Зоя to be unsubscribed' },
+      );
+      // An official reply to Анна's appeal, queued meanwhile: she gets it, subscribed or not.
+      await queueOutbound(
+        { outbound: createOutboundStore(t.app.database), queues: t.app.queues },
+        {
+          idempotencyKey: `test-reply:${id}`,
+          sourceId: `telegram:${BOT_ID}`,
+          chatId: String(TG.anna.id),
+          text: 'Ответ по вашему обращению: остановку перенесут к школе.',
+          purpose: 'reply',
+        },
+      );
+    } finally {
+      await send.resume();
+    }
+
+    await tg.waitForSent(
+      (r) =>
+        r.method === 'sendMessage' && r.text === 'Ответ по вашему обращению: остановку перенесут к школе.',
+    );
+    await tg.waitForSent(pollMessages(id), { timeoutMs: 15_000 });
+    await vk.waitForSent(vkPollMessages(id), { timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    // Only who stayed: Вера in Telegram, Илья in VK.
+    expect(
+      tg
+        .sent()
+        .filter(pollMessages(id))
+        .map((r) => Number(r.chat_id)),
+    ).toEqual([TG.vera.id]);
+    expect(
+      vk
+        .sent()
+        .filter(vkPollMessages(id))
+        .map((s) => s.peer_id),
+    ).toEqual([VKU.ilya.id]);
+    const outbox = await rows<{ chat_id: string; status: string; last_error: string | null }>(
+      `select chat_id, status, last_error from outbound_messages where idempotency_key like $1 order by chat_id`,
+      [`poll:${id}:%`],
+    );
+    expect(Object.fromEntries(outbox.map((o) => [o.chat_id, [o.status, o.last_error]]))).toEqual({
+      [String(TG.anna.id)]: ['skipped', 'получатель отписался до отправки'],
+      [String(TG.boris.id)]: ['skipped', 'получатель заблокировал бота до отправки'],
+      [String(TG.vera.id)]: ['sent', null],
+      [String(VKU.zoya.id)]: ['skipped', 'получатель отписался до отправки'],
+      [String(VKU.ilya.id)]: ['sent', null],
+    });
+    const res = await api<{ delivery: Record<string, number> }>('GET', `/polls/${id}/results`, analyst);
+    expect(res.body.delivery).toEqual({ recipients: 5, sent: 2, failed: 0, pending: 0, skipped: 3 });
+    await api('POST', `/polls/${id}/close`, smm);
+    await rows(
+      `update authors set subscribed = true, blocked = false, blocked_at = null where external_id = any($1::text[])`,
+      [[String(TG.anna.id), String(TG.boris.id), String(VKU.zoya.id)]],
+    );
+  });
 });
 
-describe('recurring proposals and VK post links (pure)', () => {
+describe('poll buttons, recurring proposals and VK post links (pure)', () => {
+  it('puts «Отписаться» under the vote buttons, on its own row while VK shows the keyboard inline', () => {
+    const unsub = { text: 'Отписаться', data: 'unsub' };
+    expect(pollButtons({ id: 7, options: ['Да', 'Нет'] })).toEqual([
+      [{ text: 'Да', data: 'vote:7:0' }],
+      [{ text: 'Нет', data: 'vote:7:1' }],
+      [unsub],
+    ]);
+    // 6 to 10 options: it shares the last option's row (VK: inline up to 6 rows, else at most 10 rows).
+    for (const count of [6, 10]) {
+      const rows = pollButtons({
+        id: 7,
+        options: Array.from({ length: count }, (_, i) => `Вариант ${i + 1}`),
+      });
+      expect(rows).toHaveLength(count);
+      expect(rows.at(-1)).toEqual([{ text: `Вариант ${count}`, data: `vote:7:${count - 1}` }, unsub]);
+    }
+  });
+
   it('groups comments sharing key terms, largest first, with an example each', () => {
     const c = (id: number, terms: string[]) => ({ id, text: `#${id}`, terms });
     const groups = recurringProposals([

@@ -2,7 +2,10 @@
  * The outreach page in a real headless Chromium (Debian `chromium`, driven by playwright-core) against the
  * real app (PostgreSQL, Redis): an SMM specialist builds the segment «Бийск, Транспорт» watching its live
  * count, writes a campaign with formatting and a link button and sees the preview, sends it for approval;
- * the head of the center approves it, pauses and resumes it. Screenshots go to test-artifacts/.
+ * a segment without rules is called «все подписчики» and saved only after a confirmation; the rules of a
+ * segment a campaign waiting for approval uses cannot be changed (the reason in Russian); the head of the
+ * center approves after a confirmation naming the audience, pauses and resumes it. Screenshots go to
+ * test-artifacts/.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +16,12 @@ describe('outreach page in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
+  /** The texts of the browser's confirmation dialogs (each is accepted). */
+  const dialogs: string[] = [];
+
+  /** The row of the segment named exactly `name`. */
+  const segmentRow = (name: string) =>
+    page.getByTestId('segment-row').filter({ has: page.getByRole('cell', { name, exact: true }) });
 
   async function login(who: string, password: string) {
     await logIn(page, t, who, password);
@@ -48,7 +57,10 @@ describe('outreach page in Chromium', () => {
       await staffWithPassword(t, { login, name: login, role, password: `${login}-password` });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('dialog', (d) => void d.accept());
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -90,6 +102,9 @@ describe('outreach page in Chromium', () => {
     await page
       .getByTestId('campaign-text')
       .fill('<b>С 1 декабря</b> автобус № 12 ходит <i>каждые 10 минут</i>.');
+    expect(await page.getByTestId('campaign-segment-rules').innerText()).toBe(
+      'Кому: сегмент «Бийск, Транспорт»: Бийск · Транспорт',
+    );
     await page.getByTestId('campaign-submit').click();
     await page.getByTestId('panel-status').filter({ hasText: 'На согласовании' }).waitFor();
     expect(await page.getByTestId('campaign-audience').innerText()).toBe('3');
@@ -99,12 +114,76 @@ describe('outreach page in Chromium', () => {
     await screenshot(page, 'outreach-campaign');
   });
 
+  it('a segment without rules is «все подписчики», confirmed; a segment in an approval keeps its rules', async () => {
+    await page.getByTestId('outreach-segments').click();
+    await page.getByTestId('segment-new').click();
+    await page.getByTestId('segment-name').fill('Все');
+    await page.getByTestId('segment-all').filter({ hasText: 'правил нет: все подписчики' }).waitFor();
+    await page.getByTestId('segment-count').filter({ hasText: /^5 / }).waitFor();
+    await page.getByTestId('segment-save').click();
+    // Not saved yet: first the question, naming everyone.
+    const ask = page.getByTestId('segment-all-confirm');
+    await ask.waitFor();
+    expect(await ask.innerText()).toContain(
+      'В сегменте нет ни одного правила: рассылки и опросы по нему получат все подписчики (5 (Telegram 5, ВКонтакте 0)). Сохранить такой сегмент?',
+    );
+    const saved = () =>
+      t.app.database.query<{ id: number }>(`select id from segments where name = 'Все'`, []);
+    expect(await saved()).toHaveLength(0);
+    await page.getByTestId('segment-all-yes').click();
+    const all = segmentRow('Все');
+    await all.waitFor();
+    expect(await all.innerText()).toContain('все подписчики');
+
+    // The segment of the campaign waiting for approval: its rules are frozen, said before any edit.
+    await segmentRow('Бийск, Транспорт').getByRole('button', { name: 'Изменить' }).click();
+    await page
+      .getByTestId('notice')
+      .filter({
+        hasText: 'Правила сегмента сейчас менять нельзя: по нему рассылка «Автобус № 12» (на согласовании).',
+      })
+      .waitFor();
+    expect(await page.getByTestId('segment-topic-health').isDisabled()).toBe(true);
+    expect(await page.getByTestId('segment-municipality').isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Закрыть' }).click();
+
+    // A campaign goes for approval while the editor is open: saving is refused, the reason shown in Russian.
+    await segmentRow('Все').getByRole('button', { name: 'Изменить' }).click();
+    await page.getByTestId('segment-topic-transport').check();
+    const [seg] = await saved();
+    await t.app.database.query(
+      `insert into campaigns (title, text, segment_id, channel, status, created_by)
+       values ('Всем о погоде', 'Штормовое предупреждение', $1, 'telegram', 'pending_approval', 'staff:head.outreach')`,
+      [seg!.id],
+    );
+    await page.getByTestId('segment-save').click();
+    await page
+      .getByTestId('error')
+      .filter({
+        hasText:
+          'Правила сегмента «Все» сейчас менять нельзя: по нему рассылка «Всем о погоде» (на согласовании).',
+      })
+      .waitFor();
+    const [rules] = await t.app.database.query<{ rules: unknown }>(
+      `select rules from segments where id = $1`,
+      [seg!.id],
+    );
+    expect(rules!.rules).toEqual({});
+    await screenshot(page, 'outreach-segment-locked');
+    await t.app.database.query(`delete from campaigns where title = 'Всем о погоде'`, []);
+  });
+
   it('the head of the center approves, pauses and resumes the campaign', async () => {
     await page.getByTestId('logout').click();
     await login('head.outreach', 'head.outreach-password');
     await page.getByTestId('campaign-row').filter({ hasText: 'Автобус № 12' }).click();
     await page.getByTestId('campaign-approve').click();
     await page.getByTestId('panel-status').filter({ hasText: 'Согласована' }).waitFor();
+    // She was asked first, with whom it goes to.
+    expect(dialogs.at(-1)).toBe(
+      'Согласовать рассылку «Автобус № 12»? Её получат 3 подписчиков (сегмент «Бийск, Транспорт»: ' +
+        'Бийск · Транспорт; Telegram) сразу после согласования.',
+    );
     await page.getByTestId('campaign-pause').click();
     await page.getByTestId('panel-status').filter({ hasText: 'Приостановлена' }).waitFor();
     await page.getByTestId('campaign-resume').click();

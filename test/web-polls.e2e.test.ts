@@ -1,31 +1,35 @@
 /**
  * The polls page in a real headless Chromium (Debian `chromium`, driven by playwright-core) against the real
- * app (PostgreSQL, Redis): the head of the center writes a poll, submits and approves it (it goes to the
- * subscribers), and sees the results change by themselves as votes come in, with the table by
- * municipality. A screenshot goes to test-artifacts/.
+ * app (PostgreSQL, Redis): the SMM specialist writes a poll and submits it (no approval button for her role);
+ * the head of the center approves it only after a confirmation naming how many subscribers it goes to, and
+ * sees the results change by themselves as votes come in, with the table by municipality; an analyst sees
+ * everything read-only. A screenshot goes to test-artifacts/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startTestApp, type TestApp } from './helpers.ts';
-
-const CHROMIUM =
-  process.env.CHROMIUM_PATH ??
-  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+import { launchChromium, logIn, screenshot, staffWithPassword } from './browser.ts';
+import { startTestApp, type TestApp } from './helpers.ts';
 
 describe('polls page in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
   const authors: number[] = [];
+  const QUESTION = 'Где открыть новый пункт проката велосипедов?';
+
+  async function login(who: string) {
+    await logIn(page, t, who, `${who}-password`);
+    await page.getByTestId('nav-polls').click();
+  }
+  const queuedMessages = async () =>
+    (
+      await t.app.database.query<{ n: number }>(
+        `select count(*)::int as n from outbound_messages where idempotency_key like 'poll:%'`,
+        [],
+      )
+    )[0]!.n;
 
   beforeAll(async () => {
-    if (!CHROMIUM)
-      throw new Error(
-        'Chromium is needed for this test: sudo apt-get install chromium (or set CHROMIUM_PATH)',
-      );
     t = await startTestApp({ roles: ['api'], listen: true });
     // Three Telegram subscribers of a bot: two in Бийск, one in Барнаул.
     await t.app.reference.upsertSource({
@@ -47,29 +51,25 @@ describe('polls page in Chromium', () => {
       );
       authors.push(Number(a!.id));
     }
-    const head = await t.app.staff.create({
-      login: 'head.polls',
-      name: 'Руководитель ЦУР',
-      grants: [{ role: 'center_head' }],
-    });
-    await t.app.auth.setPassword(head.id, 'head-password-2026');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    for (const [login, role] of [
+      ['smm.polls', 'smm'],
+      ['head.polls', 'center_head'],
+      ['analyst.polls', 'analyst'],
+    ] as const)
+      await staffWithPassword(t, { login, name: login, role, password: `${login}-password` });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(t.app.url!);
-    await page.getByTestId('login').fill('head.polls');
-    await page.getByTestId('password').fill('head-password-2026');
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('nav-polls').click();
   });
   afterAll(async () => {
     await browser?.close();
     await t?.close();
   });
 
-  it('creates, submits and approves a poll, then shows the results as votes come in', async () => {
+  it('the SMM specialist writes and submits a poll; approving is not hers', async () => {
+    await login('smm.polls');
     await page.getByText('Опросов пока нет').waitFor();
     await page.getByTestId('poll-new').click();
-    await page.getByTestId('poll-question').fill('Где открыть новый пункт проката велосипедов?');
+    await page.getByTestId('poll-question').fill(QUESTION);
     await page.getByTestId('poll-option-0').fill('В парке');
     await page.getByTestId('poll-option-1').fill('На набережной');
     await page.getByTestId('poll-add-option').click();
@@ -80,12 +80,41 @@ describe('polls page in Chromium', () => {
 
     await page.getByTestId('poll-detail').waitFor();
     expect(await page.getByTestId('poll-status').innerText()).toBe('Черновик');
+    expect(await page.getByTestId('poll-audience-name').innerText()).toBe('все подписчики');
     await page.getByTestId('poll-submit').click();
     await page.getByText('Опрос отправлен на согласование.').waitFor();
     expect(await page.getByTestId('poll-status').innerText()).toBe('На согласовании');
+    // Her role may not approve: no button (rather than a 403 after a click).
+    expect(await page.getByTestId('poll-approve').count()).toBe(0);
+    expect(await page.getByTestId('poll-cancel').count()).toBe(1);
+    expect(await page.getByTestId('poll-read-only').count()).toBe(0);
+  });
+
+  it('the head approves only after a confirmation naming the audience, then sees the results as votes come in', async () => {
+    await page.getByTestId('logout').click();
+    await login('head.polls');
+    await page.getByTestId('poll-row').filter({ hasText: QUESTION }).click();
     await page.getByTestId('poll-approve').click();
+    // First the question, with the audience counted now; nothing is sent before the answer.
+    const ask = page.getByTestId('poll-approve-confirm');
+    await ask.waitFor();
+    expect(await page.getByTestId('poll-approve-text').innerText()).toBe(
+      'Опрос сразу уйдёт 3 подписчикам (все подписчики; Telegram). Отозвать отправленные сообщения будет нельзя.',
+    );
+    expect(await page.getByTestId('poll-approve-yes').innerText()).toBe(
+      'Утвердить и отправить 3 подписчикам',
+    );
+    await screenshot(page, 'polls-approve-confirm');
+    await page.getByTestId('poll-approve-no').click();
+    await ask.waitFor({ state: 'detached' });
+    expect(await page.getByTestId('poll-status').innerText()).toBe('На согласовании');
+    expect(await queuedMessages()).toBe(0);
+
+    await page.getByTestId('poll-approve').click();
+    await page.getByTestId('poll-approve-yes').click();
     await page.getByText('Опрос утверждён и отправляется: получателей — 3.').waitFor();
     expect(await page.getByTestId('poll-status').innerText()).toBe('Идёт голосование');
+    expect(await queuedMessages()).toBe(3);
     expect(await page.getByTestId('poll-total').innerText()).toBe('0');
 
     // Votes arrive (as the bots would store them); the page refreshes by itself.
@@ -109,8 +138,7 @@ describe('polls page in Chromium', () => {
     expect(munis[0]).toMatch(/^Бийск\s+2/);
     expect(munis[1]).toMatch(/^Барнаул\s+1/);
     expect(await page.getByTestId('poll-row').first().innerText()).toMatch(/Идёт голосование/);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'polls.png'), fullPage: true });
+    await screenshot(page, 'polls');
   });
 
   it('has a discussions tab', async () => {
@@ -132,5 +160,27 @@ describe('polls page in Chromium', () => {
     await page.getByTestId('discussion-detail').waitFor();
     expect(await page.getByTestId('discussion-status').innerText()).toBe('Черновик');
     await page.getByText('Комментариев пока нет').waitFor();
+    expect(await page.getByTestId('discussion-publish').count()).toBe(1);
+  });
+
+  it('an analyst reads polls and discussions without buttons she may not press', async () => {
+    await page.getByTestId('logout').click();
+    await login('analyst.polls');
+    await page.getByTestId('poll-row').filter({ hasText: QUESTION }).waitFor();
+    expect(await page.getByTestId('poll-read-only').innerText()).toBe(
+      'Только просмотр: ваша роль не позволяет создавать, утверждать и завершать опросы.',
+    );
+    expect(await page.getByTestId('poll-new').count()).toBe(0);
+    await page.getByTestId('poll-row').filter({ hasText: QUESTION }).click();
+    await page.getByTestId('poll-results').waitFor();
+    for (const id of ['poll-submit', 'poll-approve', 'poll-close', 'poll-cancel'])
+      expect(await page.getByTestId(id).count()).toBe(0);
+
+    await page.getByTestId('tab-discussions').click();
+    await page.getByTestId('discussion-row').first().click();
+    await page.getByTestId('discussion-detail').waitFor();
+    expect(await page.getByTestId('discussion-new').count()).toBe(0);
+    expect(await page.getByTestId('discussion-publish').count()).toBe(0);
+    expect(await page.getByTestId('discussion-close').count()).toBe(0);
   });
 });

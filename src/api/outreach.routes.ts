@@ -6,6 +6,8 @@
  *
  * Approval: by a role with `outreach.approve`, and by someone other than the author — unless no other active
  * staff member holds an approving role (a one-person installation), which the audit records as such.
+ * What was approved is what goes: the rules of a segment cannot change while a campaign or poll that will
+ * still read them is approved or waiting for approval (409 SEGMENT_IN_USE).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
@@ -31,6 +33,7 @@ import {
   type CampaignStats,
   type OutreachStore,
   type SegmentRow,
+  type SegmentUse,
 } from '../store/outreach.store.ts';
 import { ACCESS, actorName, type Principal } from './access.ts';
 import { audited } from './audit.ts';
@@ -88,6 +91,51 @@ const stateError = (c: CampaignRow, action: string) =>
     `Рассылку в состоянии «${CAMPAIGN_STATUS_LABELS[c.status] ?? c.status}» нельзя ${action}.`,
     { code: 'CAMPAIGN_STATE', details: { status: c.status } },
   );
+
+/**
+ * Four eyes over what goes out to citizens (campaigns, polls): the approver is a staff member other than the
+ * author, unless no other active staff member holds an approving role (a one-person installation such as the
+ * first `admin`) — then the author may approve, and the caller audits `<kind>.self_approve`. Returns whether
+ * it is such a self-approval.
+ */
+export async function checkFourEyes(
+  store: OutreachStore,
+  p: Principal | undefined,
+  createdBy: string | null,
+  kind: 'campaign' | 'poll',
+): Promise<boolean> {
+  if (p?.kind !== 'staff')
+    throw new ForbiddenError(`${kind}s are approved by a staff member`, { code: 'STAFF_ONLY' });
+  if (createdBy !== actorName(p)) return false;
+  const others = await store.otherStaffWithRoles(p.member.login, ACCESS['outreach.approve'].roles);
+  if (others === 0) return true; // nobody else could: a one-person installation
+  throw kind === 'campaign'
+    ? new ForbiddenError('Рассылку согласует другой сотрудник: автор не может согласовать свою рассылку.', {
+        code: 'CAMPAIGN_SELF_APPROVAL',
+      })
+    : new ForbiddenError('Опрос утверждает другой сотрудник: автор не может утвердить свой опрос.', {
+        code: 'POLL_SELF_APPROVAL',
+      });
+}
+
+/** The campaigns and polls that hold a segment's rules, as staff read them. */
+export function segmentUsesText(uses: readonly SegmentUse[]): string {
+  return uses
+    .map((u) =>
+      u.kind === 'campaign'
+        ? `рассылка «${u.title}» (${(CAMPAIGN_STATUS_LABELS[u.status] ?? u.status).toLowerCase()})`
+        : `опрос «${u.title}» (на согласовании)`,
+    )
+    .join(', ');
+}
+
+const sameRules = (a: SegmentRules, b: SegmentRules) => {
+  const norm = (r: SegmentRules) =>
+    JSON.stringify(
+      (['municipalities', 'topics', 'platforms', 'languages'] as const).map((k) => [...(r[k] ?? [])].sort()),
+    );
+  return norm(a) === norm(b);
+};
 
 const NOT_FOUND_PAGE = `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -154,7 +202,7 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
     return out;
   }
 
-  const segmentView = async (s: SegmentRow) => ({
+  const segmentView = async (s: SegmentRow, uses?: Map<number, SegmentUse[]>) => ({
     id: s.id,
     name: s.name,
     rules: s.rules,
@@ -162,11 +210,17 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
     count: await store().countAudience(s.rules),
+    /** Campaigns and polls that hold its rules now (approved or waiting for approval): no rule changes. */
+    inUse: ((uses ?? (await store().segmentUses([s.id]))).get(s.id) ?? []).map((u) => ({
+      ...u,
+      text: segmentUsesText([u]),
+    })),
   });
 
-  app.get('/segments', { config: R }, async () => ({
-    items: await Promise.all((await store().listSegments()).map(segmentView)),
-  }));
+  app.get('/segments', { config: R }, async () => {
+    const [list, uses] = await Promise.all([store().listSegments(), store().segmentUses()]);
+    return { items: await Promise.all(list.map((s) => segmentView(s, uses))) };
+  });
 
   app.post(
     '/segments/count',
@@ -201,11 +255,21 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const before = await store().segment(req.params.id);
       if (!before) throw new NotFoundError('segment', String(req.params.id));
+      const rules = req.body.rules !== undefined ? await checkRules(req.body.rules) : undefined;
       const patch = {
         ...(req.body.name !== undefined ? { name: req.body.name.trim() } : {}),
-        ...(req.body.rules !== undefined ? { rules: await checkRules(req.body.rules) } : {}),
+        // Only a real change of the rules is one (a rename of a segment in use is fine).
+        ...(rules && !sameRules(rules, before.rules) ? { rules } : {}),
       };
-      const after = (await store().updateSegment(before.id, patch))!;
+      const after = await store().updateSegment(before.id, patch);
+      if (!after) throw new NotFoundError('segment', String(req.params.id));
+      if ('inUse' in after)
+        throw new ConflictError(
+          `Правила сегмента «${before.name}» сейчас менять нельзя: по нему ${segmentUsesText(after.inUse)}. ` +
+            'Согласование касается аудитории по этим правилам: изменение ушло бы подписчикам без согласования. ' +
+            'Создайте новый сегмент или отмените рассылку (опрос).',
+          { code: 'SEGMENT_IN_USE', details: { uses: after.inUse } },
+        );
       await audit(
         req,
         'segment.update',
@@ -438,21 +502,9 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/campaigns/:id/approve', { schema: { params: Id }, config: A }, async (req) => {
-    const p = req.principal;
-    if (p?.kind !== 'staff')
-      throw new ForbiddenError('campaigns are approved by a staff member', { code: 'STAFF_ONLY' });
     const c = await load(req.params.id);
-    const actor = actorName(p);
-    let selfApproved = false;
-    if (c.createdBy === actor) {
-      const others = await store().otherStaffWithRoles(p.member.login, ACCESS['outreach.approve'].roles);
-      if (others > 0)
-        throw new ForbiddenError(
-          'Рассылку согласует другой сотрудник: автор не может согласовать свою рассылку.',
-          { code: 'CAMPAIGN_SELF_APPROVAL' },
-        );
-      selfApproved = true; // nobody else could: a one-person installation
-    }
+    const actor = actorName(req.principal);
+    const selfApproved = await checkFourEyes(store(), req.principal, c.createdBy, 'campaign');
     const after = await move(
       req,
       ['pending_approval'],

@@ -1,7 +1,8 @@
 /**
  * Polls and public discussions for the workspace: drafts, submission, approval (the moment a poll goes out
  * or a discussion is published), closing, live results by option and municipality, and the summary of a
- * discussion (sectors, sentiment, recurring proposals, the comments). Every write is audited.
+ * discussion (sectors, sentiment, recurring proposals, the comments). Every write is audited. A poll is
+ * approved by someone other than its author, as a campaign is (`checkFourEyes`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -11,6 +12,7 @@ import type { DiscussionRow, PollRow } from '../store/participation.store.ts';
 import { actorName, canSeePersonalData } from './access.ts';
 import { maskText } from '../responders/privacy.ts';
 import { audited } from './audit.ts';
+import { checkFourEyes } from './outreach.routes.ts';
 
 export interface Participation {
   polls: Polls;
@@ -186,6 +188,10 @@ export const participationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`/polls/:id/${action}`, { schema: { params: Id }, config: { access } }, async (req) => {
       const actor = actorName(req.principal);
       const before = await polls.get(req.params.id);
+      // Four eyes, as for campaigns: the author approves only where nobody else could (audited).
+      const selfApproved =
+        action === 'approve' &&
+        (await checkFourEyes(app.services.outreach.store, req.principal, before.createdBy, 'poll'));
       const out =
         action === 'approve'
           ? await polls.approve(req.params.id, actor)
@@ -201,6 +207,10 @@ export const participationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ...('recipients' in out ? { recipients: out.recipients } : {}),
         },
       );
+      if (selfApproved)
+        await audit(req, 'poll.self_approve', 'poll', before.id, null, {
+          reason: 'no other staff member holds an approving role',
+        });
       return { ...out, poll: pollView(out.poll) };
     });
 

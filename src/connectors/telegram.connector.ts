@@ -107,6 +107,8 @@ export function createTelegramSender(opts: TelegramSenderOptions): PlatformSende
           const sent = await telegram.sendPoll(msg.chatId, msg.poll.question, msg.poll.options, {
             is_anonymous: false,
             allows_multiple_answers: false,
+            // «Отписаться» under a native poll too, as under every mailing.
+            reply_markup: inlineKeyboard(msg.buttons),
           });
           return { externalId: `${sent.chat.id}:${sent.message_id}`, pollId: sent.poll.id };
         }

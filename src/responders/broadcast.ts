@@ -86,6 +86,9 @@ export async function kickActiveCampaigns(store: OutreachStore, queues: Queues):
   return ids.length;
 }
 
+/** «Отписаться» under every campaign and poll message (the bots unsubscribe at once on `unsub`). */
+export const UNSUBSCRIBE_BUTTON: Button = { text: BTN_UNSUBSCRIBE, data: 'unsub' };
+
 /** How long before its slot a delivery is claimed (pending → sending). */
 const CLAIM_AHEAD_MS = 25;
 
@@ -96,7 +99,6 @@ export function campaignMessages(c: CampaignRow, publicUrl: string) {
   const checked = checkCampaignText(c.text, Boolean(c.photoUrl));
   const base = publicUrl.replace(/\/$/, '');
   const vkText = plainForVk(checked.tokens) + (c.photoUrl ? `\n\n${c.photoUrl}` : '');
-  const unsub: Button = { text: BTN_UNSUBSCRIBE, data: 'unsub' };
   return (ref: Pick<DeliveryRef, 'sourceId' | 'chatId' | 'clickToken' | 'authorId'>): OutboundMessage => {
     const links: Button[] = c.buttons.map((b, i) => ({
       text: b.text,
@@ -113,7 +115,7 @@ export function campaignMessages(c: CampaignRow, publicUrl: string) {
       chatId: ref.chatId,
       text: vk ? vkText : checked.html,
       ...(vk ? {} : { html: true, ...(c.photoUrl ? { photoUrl: c.photoUrl } : {}) }),
-      buttons: [...rows, [unsub]],
+      buttons: [...rows, [UNSUBSCRIBE_BUTTON]],
       // VK's random_id comes from this key: a resend after a crash is dropped by VK as a repeat.
       idempotencyKey: `campaign:${c.id}:${ref.authorId}`,
     };

@@ -24,6 +24,7 @@ import {
 } from '../store/participation.store.ts';
 import type { PollRef } from '../store/schema.ts';
 import { jobId, type Queues } from '../workers/queues.ts';
+import { UNSUBSCRIBE_BUTTON } from './broadcast.ts';
 import { formatDateTime } from './format.ts';
 
 export const MIN_OPTIONS = 2;
@@ -143,8 +144,18 @@ function checkDraft(d: PollDraft, now = new Date()): PollDraft {
   return { ...d, question, options };
 }
 
-const buttonsOf = (p: Pick<PollRow, 'id' | 'options'>): Button[][] =>
-  p.options.map((o, i) => [{ text: o, data: `vote:${p.id}:${i}` }]);
+/**
+ * The vote buttons, one option a row, and «Отписаться» (the campaigns' button, the same `unsub` callback):
+ * the subscription text promises it under every broadcast. VK shows an inline keyboard of at most 6 rows
+ * (a longer one becomes a keyboard of at most 10 rows), so «Отписаться» has a row of its own while that
+ * fits and otherwise shares the last option's row.
+ */
+export function pollButtons(p: Pick<PollRow, 'id' | 'options'>): Button[][] {
+  const rows: Button[][] = p.options.map((o, i) => [{ text: o, data: `vote:${p.id}:${i}` }]);
+  if (rows.length < 6) return [...rows, [UNSUBSCRIBE_BUTTON]];
+  rows[rows.length - 1] = [...rows[rows.length - 1]!, UNSUBSCRIBE_BUTTON];
+  return rows;
+}
 
 const nativeOf = (p: Pick<PollRow, 'question' | 'options'>, stop = false): PollRef => ({
   kind: 'poll',
@@ -187,8 +198,8 @@ export function createPolls(deps: PollsDeps): Polls {
   async function queueMessages(p: PollRow): Promise<number> {
     const ids = await store.queuePollMessages(p.id, {
       text: pollText(p),
-      buttons: buttonsOf(p),
-      ...(p.mode === 'native' ? { native: nativeOf(p) } : {}),
+      buttons: pollButtons(p),
+      ...(p.mode === 'native' ? { native: nativeOf(p), nativeButtons: [[UNSUBSCRIBE_BUTTON]] } : {}),
     });
     await enqueue(ids);
     return ids.length;
@@ -238,6 +249,8 @@ export function createPolls(deps: PollsDeps): Polls {
     const r = await results(p.id);
     const ids = await store.queueCloseEdits(p.id, {
       text: resultsText(p, r),
+      // The vote buttons go; «Отписаться» stays under the results.
+      buttons: [[UNSUBSCRIBE_BUTTON]],
       ...(p.mode === 'native' ? { native: nativeOf(p, true) } : {}),
     });
     await enqueue(ids);

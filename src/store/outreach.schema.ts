@@ -162,6 +162,10 @@ export const pollMessages = pgTable(
   (t) => [
     uniqueIndex('poll_messages_uq').on(t.pollId, t.sourceId, t.chatId),
     index('poll_messages_platform_idx').on(t.platformPollId),
+    // Migration 0014: who left gets their waiting poll messages skipped (trigger on authors).
+    index('poll_messages_author_pending_idx')
+      .on(t.authorId)
+      .where(sql`${t.status} = 'pending'`),
   ],
 );
 

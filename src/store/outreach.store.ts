@@ -65,11 +65,42 @@ export interface DeliveryListItem extends DeliveryRef {
 
 export type ClaimResult = 'sending' | 'skipped' | 'blocked' | null;
 
+/**
+ * A campaign or poll whose audience will still be read from its segment and whose content someone has
+ * approved or is approving: while one exists, the segment's rules must not change.
+ */
+export interface SegmentUse {
+  kind: 'campaign' | 'poll';
+  id: number;
+  title: string;
+  status: string;
+}
+
+/**
+ * Campaigns waiting for approval, approved, or paused before their start (the audience is expanded from the
+ * segment at the start), and polls waiting for approval (their audience is chosen at approval).
+ */
+const SEGMENT_USES = `
+  select 'campaign' as kind, c.id, c.title, c.status, c.segment_id from campaigns c
+  where c.started_at is null and c.status in ('pending_approval', 'approved', 'paused')
+  union all
+  select 'poll' as kind, p.id, p.question as title, p.status, p.segment_id from polls p
+  where p.status = 'pending_approval' and p.segment_id is not null`;
+
 export interface OutreachStore {
   listSegments(): Promise<SegmentRow[]>;
   segment(id: number): Promise<SegmentRow | undefined>;
   createSegment(v: { name: string; rules: SegmentRules; createdBy: string }): Promise<SegmentRow>;
-  updateSegment(id: number, patch: { name?: string; rules?: SegmentRules }): Promise<SegmentRow | undefined>;
+  /**
+   * Changes a segment. A change of its rules is refused while a campaign or poll uses it (see
+   * `SegmentUse`), checked in the same statement: `{ inUse }` then, undefined when there is no such segment.
+   */
+  updateSegment(
+    id: number,
+    patch: { name?: string; rules?: SegmentRules },
+  ): Promise<SegmentRow | { inUse: SegmentUse[] } | undefined>;
+  /** For each of the segments (all when not given), the campaigns and polls that freeze its rules now. */
+  segmentUses(ids?: readonly number[]): Promise<Map<number, SegmentUse[]>>;
   /** Subscribers the rules select right now (and the campaign channel, when given). */
   countAudience(rules: SegmentRules, channel?: CampaignChannel): Promise<AudienceCount>;
 
@@ -200,6 +231,27 @@ export function createOutreachStore(database: Database): OutreachStore {
     attempts: n(r.attempts),
   });
 
+  async function segmentUses(ids?: readonly number[]): Promise<Map<number, SegmentUse[]>> {
+    const rows = await q<{
+      kind: SegmentUse['kind'];
+      id: unknown;
+      title: string;
+      status: string;
+      segment_id: unknown;
+    }>(
+      `select * from (${SEGMENT_USES}) u
+       where $1::bigint[] is null or u.segment_id = any($1::bigint[]) order by u.kind, u.id`,
+      [ids ? [...ids] : null],
+    );
+    const out = new Map<number, SegmentUse[]>();
+    for (const r of rows) {
+      const list = out.get(n(r.segment_id)) ?? [];
+      list.push({ kind: r.kind, id: n(r.id), title: r.title, status: r.status });
+      out.set(n(r.segment_id), list);
+    }
+    return out;
+  }
+
   return {
     listSegments: () => db.select().from(segments).orderBy(segments.name, segments.id),
     async segment(id) {
@@ -211,13 +263,24 @@ export function createOutreachStore(database: Database): OutreachStore {
       return r!;
     },
     async updateSegment(id, patch) {
-      const [r] = await db
-        .update(segments)
-        .set({ ...patch, updatedAt: new Date() })
-        .where(eq(segments.id, id))
-        .returning();
-      return r;
+      const guard = patch.rules
+        ? sql`not exists (select 1 from (${sql.raw(SEGMENT_USES)}) u where u.segment_id = ${id})`
+        : undefined;
+      // Twice at most: a use that ended between the update and the look-up is no reason to refuse.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const [r] = await db
+          .update(segments)
+          .set({ ...patch, updatedAt: new Date() })
+          .where(and(eq(segments.id, id), guard))
+          .returning();
+        if (r) return r;
+        const inUse = (await segmentUses([id])).get(id) ?? [];
+        if (inUse.length) return { inUse };
+        if (!guard) break;
+      }
+      return undefined;
     },
+    segmentUses,
     async countAudience(rules, channel = 'all') {
       const a = audienceWhere(rules, channel, 1);
       const [r] = await q<{ total: unknown; telegram: unknown; vk: unknown }>(

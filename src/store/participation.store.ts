@@ -41,6 +41,8 @@ export interface DeliveryCounts {
   sent: number;
   failed: number;
   pending: number;
+  /** Not sent: the citizen unsubscribed, withdrew consent or blocked the bot before their turn. */
+  skipped: number;
 }
 
 export type VoteOutcome =
@@ -69,9 +71,14 @@ export interface DiscussionComment {
 /** What the outbox rows of a poll carry: the same text, buttons and native-poll spec for every chat. */
 export interface PollOutboxContent {
   text: string;
+  /** The vote buttons and «Отписаться». */
   buttons: Button[][];
-  /** Set for native polls: Telegram chats get it instead of buttons (VK always gets buttons). */
+  /**
+   * Set for native polls: Telegram chats get it instead of the vote buttons (VK always gets buttons), with
+   * `nativeButtons` (only «Отписаться») under it.
+   */
   native?: PollRef;
+  nativeButtons?: Button[][];
 }
 
 export interface ParticipationStore {
@@ -88,10 +95,20 @@ export interface ParticipationStore {
   audienceCount(rules: SegmentRules | null, channel: PollChannel): Promise<number>;
   /** Writes one poll_messages row per chat of the audience (idempotent); the number of rows of the poll. */
   addPollRecipients(pollId: number, rules: SegmentRules | null, channel: PollChannel): Promise<number>;
-  /** Outbox rows for the poll's chats that have none yet (`poll:<poll>:<row>`); ids of the new rows. */
+  /**
+   * Outbox rows for the poll's chats that have none yet (`poll:<poll>:<row>`); ids of the new rows. A chat
+   * whose citizen unsubscribed, withdrew consent or blocked the bot since the audience was chosen gets none
+   * (its poll_messages row becomes `skipped`).
+   */
   queuePollMessages(pollId: number, content: PollOutboxContent): Promise<number[]>;
-  /** Edits of the sent poll messages at closing (`poll-close:…`: results text, or stopPoll); new row ids. */
-  queueCloseEdits(pollId: number, content: { text: string; native?: PollRef }): Promise<number[]>;
+  /**
+   * Edits of the sent poll messages at closing (`poll-close:…`: results text with `buttons`, or stopPoll);
+   * new row ids.
+   */
+  queueCloseEdits(
+    pollId: number,
+    content: { text: string; buttons?: Button[][]; native?: PollRef },
+  ): Promise<number[]>;
   /** Poll messages not sent yet are not sent any more (the poll closed first). */
   cancelPendingSends(pollId: number): Promise<number>;
   markPollMessageSent(pollMessageId: number, externalId: string, platformPollId?: string): Promise<void>;
@@ -227,29 +244,50 @@ export function createParticipationStore(database: Database): ParticipationStore
       ]);
       return num(r?.n ?? 0);
     },
-    queuePollMessages(pollId, c) {
-      // Telegram chats of a native poll get the poll itself (the row's text is its question); every other
-      // chat gets the text with buttons.
+    async queuePollMessages(pollId, c) {
+      // Who left since the audience was chosen gets nothing (later, the trigger of migration 0014 skips
+      // their rows still waiting in the outbox).
+      await q(
+        `update poll_messages pm set status = 'skipped',
+           error = case when a.blocked then 'получатель заблокировал бота до отправки'
+                        else 'получатель отписался до отправки' end
+         from authors a
+         where pm.poll_id = $1 and pm.status = 'pending' and a.id = pm.author_id
+           and not (a.subscribed and a.consent_personal_data and not a.blocked)`,
+        [pollId],
+      );
+      // Telegram chats of a native poll get the poll itself (the row's text is its question) with
+      // «Отписаться» under it; every other chat gets the text with the vote buttons and «Отписаться».
       return outboxInsert(
         `insert into outbound_messages (idempotency_key, source_id, chat_id, text, buttons, attachment, purpose)
          select 'poll:' || pm.poll_id || ':' || pm.id, pm.source_id, pm.chat_id,
                 case when $4::jsonb is not null and pm.source_id like 'telegram:%' then $4::jsonb ->> 'question'
                      else $2 end,
-                case when $4::jsonb is not null and pm.source_id like 'telegram:%' then null else $3::jsonb end,
+                case when $4::jsonb is not null and pm.source_id like 'telegram:%' then $5::jsonb
+                     else $3::jsonb end,
                 case when pm.source_id like 'telegram:%' then $4::jsonb else null end,
                 'poll'
          from poll_messages pm
-         where pm.poll_id = $1
+         where pm.poll_id = $1 and pm.status = 'pending'
          order by pm.id
          on conflict (idempotency_key) do nothing
          returning id`,
-        [pollId, c.text, JSON.stringify(c.buttons), c.native ? JSON.stringify(c.native) : null],
+        [
+          pollId,
+          c.text,
+          JSON.stringify(c.buttons),
+          c.native ? JSON.stringify(c.native) : null,
+          c.nativeButtons ? JSON.stringify(c.nativeButtons) : null,
+        ],
       );
     },
     queueCloseEdits(pollId, c) {
+      // A stopped native poll keeps its message as it is; an edited button message gets `buttons`.
       return outboxInsert(
-        `insert into outbound_messages (idempotency_key, source_id, chat_id, text, attachment, edit_external_id, purpose)
+        `insert into outbound_messages (idempotency_key, source_id, chat_id, text, buttons, attachment,
+                                        edit_external_id, purpose)
          select 'poll-close:' || pm.poll_id || ':' || pm.id, pm.source_id, pm.chat_id, $2,
+                case when pm.platform_poll_id is not null then null else $4::jsonb end,
                 case when pm.platform_poll_id is not null then $3::jsonb else null end,
                 pm.external_id, 'poll'
          from poll_messages pm
@@ -257,7 +295,12 @@ export function createParticipationStore(database: Database): ParticipationStore
          order by pm.id
          on conflict (idempotency_key) do nothing
          returning id`,
-        [pollId, c.text, c.native ? JSON.stringify(c.native) : null],
+        [
+          pollId,
+          c.text,
+          c.native ? JSON.stringify(c.native) : null,
+          c.buttons ? JSON.stringify(c.buttons) : null,
+        ],
       );
     },
     async cancelPendingSends(pollId) {
@@ -329,11 +372,19 @@ export function createParticipationStore(database: Database): ParticipationStore
       return rows.map((r) => ({ option: num(r.option), municipality: r.municipality, n: num(r.n) }));
     },
     async delivery(pollId) {
-      const [r] = await q<{ recipients: unknown; sent: unknown; failed: unknown; pending: unknown }>(
+      const [r] = await q<{
+        recipients: unknown;
+        sent: unknown;
+        failed: unknown;
+        pending: unknown;
+        skipped: unknown;
+      }>(
         `select count(*) as recipients,
                 count(*) filter (where o.status = 'sent') as sent,
                 count(*) filter (where o.status = 'failed') as failed,
-                count(*) filter (where o.status = 'pending' or o.id is null) as pending
+                count(*) filter (where o.status in ('pending', 'sending')
+                                    or (o.id is null and pm.status = 'pending')) as pending,
+                count(*) filter (where coalesce(o.status, pm.status) = 'skipped') as skipped
          from poll_messages pm
          left join outbound_messages o on o.idempotency_key = 'poll:' || pm.poll_id || ':' || pm.id
          where pm.poll_id = $1`,
@@ -344,6 +395,7 @@ export function createParticipationStore(database: Database): ParticipationStore
         sent: num(r?.sent ?? 0),
         failed: num(r?.failed ?? 0),
         pending: num(r?.pending ?? 0),
+        skipped: num(r?.skipped ?? 0),
       };
     },
     async duePolls(now) {

@@ -10,6 +10,12 @@
  * the platform drops a repeat (VK by random_id/guid, an edit, stopping a poll), else it becomes `uncertain`.
  * A platform outage (5xx, VK 10) is waited out with a backoff growing to a minute for `temporaryRetryMs`
  * (BullMQ's own 6 attempts were spent in ~30 s, and a minute of 5xx marked replies `failed`).
+ *
+ * Outreach: a poll's messages wait in the outbox while the poll goes out at the platforms' pace. A citizen
+ * who unsubscribes, withdraws consent or is found to have blocked the bot meanwhile has their waiting poll
+ * rows marked `skipped` in the same transaction (the trigger of migration 0014); such a row is never sent,
+ * even when its job already read it as pending, since the claim takes only pending rows. Replies to appeals
+ * and the other purposes go to everyone who wrote to us, subscribed or not.
  */
 import { DelayedError, UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
@@ -83,6 +89,8 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
       await deps.outbound.markUncertain(id, 'interrupted mid-send; not resent (no idempotency key)');
       return { result: 'uncertain' };
     }
+    // The citizen left before their turn (see the header): not sent, nothing to do.
+    if (row.status === 'skipped') return { result: 'skipped' };
     if (row.status !== 'pending' && row.status !== 'sending') return { result: `already_${row.status}` };
     const sender = deps.sender(ownerSource(row.sourceId));
     if (!sender) {
@@ -105,6 +113,7 @@ export function sendProcessor(deps: SendDeps): Processor<JobData['send']> {
     const wait = await deps.limiter.reserve(sender.source, row.chatId, sender.limits, maxInline);
     if (wait > maxInline) await later(job, token, wait);
     if (wait > 0) await sleep(wait);
+    // Only a pending (or interrupted) row is claimed: one skipped while this job waited for its slot stays unsent.
     if (!(await deps.outbound.claim(id))) return { result: 'not_pending' };
     let sent: Awaited<ReturnType<PlatformSender['send']>>;
     try {

@@ -35,7 +35,16 @@ function CampaignStatus({ c, testid }: { c: CampaignItem; testid: string }) {
   );
 }
 
-function useRoles() {
+export interface OutreachRoles {
+  login: string;
+  /** outreach.write: drafts, submission, pause, cancel. */
+  canWrite: boolean;
+  /** outreach.approve: approval, resume, publishing. */
+  canApprove: boolean;
+}
+
+/** What the signed-in user's roles allow on the outreach and polls pages (nothing until known). */
+export function useOutreachRoles(): OutreachRoles {
   const me = useLoad(() => api.get<AuthResponse>('/auth/me'), []);
   const roles = me.data?.user.roles ?? [];
   return {
@@ -44,6 +53,7 @@ function useRoles() {
     canApprove: roles.some((r) => APPROVERS.includes(r)),
   };
 }
+const useRoles = useOutreachRoles;
 
 export function OutreachPage({ section }: { section: string | undefined }) {
   const segmentsTab = section === 'segments';
@@ -67,12 +77,27 @@ export function OutreachPage({ section }: { section: string | undefined }) {
 
 // ----- segments ------------------------------------------------------------------------------------------
 
+/** A campaign or poll that holds a segment's rules (approved or waiting for approval). */
+interface SegmentUse {
+  kind: 'campaign' | 'poll';
+  id: number;
+  title: string;
+  status: string;
+  /** As staff read it: «рассылка «…» (на согласовании)». */
+  text: string;
+}
+type Segment = SegmentItem & { inUse?: SegmentUse[] };
+
+const noRules = (r: SegmentRules) =>
+  !r.municipalities?.length && !r.topics?.length && !r.platforms?.length && !r.languages?.length;
+
 function countText(c: AudienceCount | undefined | null): string {
   if (!c) return '…';
   return `${fmtNumber(c.total)} (Telegram ${fmtNumber(c.telegram)}, ВКонтакте ${fmtNumber(c.vk)})`;
 }
 
-function rulesText(r: SegmentRules, ref: ReturnType<typeof useReference>): string {
+/** The rules as staff read them; no rule at all selects every subscriber. */
+export function rulesText(r: SegmentRules, ref: ReturnType<typeof useReference>): string {
   const parts: string[] = [];
   if (r.municipalities?.length) parts.push(r.municipalities.map((m) => ref.municipality(m)).join(', '));
   if (r.topics?.length) parts.push(r.topics.map((t) => ref.sector(t)).join(', '));
@@ -85,8 +110,8 @@ function rulesText(r: SegmentRules, ref: ReturnType<typeof useReference>): strin
 function Segments() {
   const ref = useReference();
   const { canWrite } = useRoles();
-  const list = useLoad(() => api.get<{ items: SegmentItem[] }>('/segments'), []);
-  const [editing, setEditing] = useState<SegmentItem | 'new' | null>(null);
+  const list = useLoad(() => api.get<{ items: Segment[] }>('/segments'), []);
+  const [editing, setEditing] = useState<Segment | 'new' | null>(null);
   return (
     <>
       {canWrite && (
@@ -121,7 +146,14 @@ function Segments() {
                 {d.items.map((s) => (
                   <tr key={s.id} data-testid="segment-row">
                     <td>{s.name}</td>
-                    <td class="c-wide">{rulesText(s.rules, ref)}</td>
+                    <td class="c-wide">
+                      {noRules(s.rules) ? <strong>все подписчики</strong> : rulesText(s.rules, ref)}
+                      {s.inUse?.length ? (
+                        <div class="muted small" data-testid="segment-row-locked">
+                          правила заморожены: {s.inUse.map((u) => u.text).join(', ')}
+                        </div>
+                      ) : null}
+                    </td>
                     <td data-testid="segment-row-count">{countText(s.count)}</td>
                     <td>
                       {canWrite && (
@@ -175,13 +207,18 @@ function Checks<V extends string>({
   );
 }
 
-function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDone: () => void }) {
+function SegmentEditor({ segment, onDone }: { segment: Segment | null; onDone: () => void }) {
   const ref = useReference();
   const [name, setName] = useState(segment?.name ?? '');
   const [rules, setRules] = useState<SegmentRules>(segment?.rules ?? {});
   const [count, setCount] = useState<AudienceCount | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [muni, setMuni] = useState('');
+  /** Saving a segment without rules (every subscriber) is asked about first. */
+  const [confirmAll, setConfirmAll] = useState(false);
+  // What was approved (or is being approved) goes by these rules: they stay as they are meanwhile.
+  const locked = Boolean(segment?.inUse?.length);
+  const all = noRules(rules);
 
   // The live count of the unsaved rules, a moment after the last change.
   useEffect(() => {
@@ -195,9 +232,15 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
     return () => ((live = false), clearTimeout(t));
   }, [JSON.stringify(rules)]);
 
-  async function save(e: Event) {
-    e.preventDefault();
+  async function save(e?: Event) {
+    e?.preventDefault();
     setError(null);
+    const changedToAll = all && !(segment && noRules(segment.rules));
+    if (changedToAll && !confirmAll) {
+      setConfirmAll(true);
+      return;
+    }
+    setConfirmAll(false);
     try {
       if (segment) await api.patch(`/segments/${segment.id}`, { name, rules });
       else await api.post('/segments', { name, rules });
@@ -206,11 +249,17 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
       setError(err);
     }
   }
+  const change = (next: SegmentRules) => (setConfirmAll(false), setRules(next));
 
   return (
     <form class="box segment-editor" data-testid="segment-editor" onSubmit={(e) => void save(e)}>
       <h2>{segment ? `Сегмент «${segment.name}»` : 'Новый сегмент'}</h2>
       <ErrorLine error={error} />
+      {locked && (
+        <Notice
+          text={`Правила сегмента сейчас менять нельзя: по нему ${segment!.inUse!.map((u) => u.text).join(', ')}. Согласование касается аудитории по этим правилам. Название изменить можно; для других правил создайте новый сегмент.`}
+        />
+      )}
       <Field label="Название">
         <input
           class="w-full"
@@ -220,7 +269,13 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
           onInput={(e) => setName(e.currentTarget.value)}
         />
       </Field>
-      <div class="rules">
+      {/* One outer fieldset only to disable every rule control at once; it draws nothing itself. */}
+      <fieldset
+        class="rules"
+        disabled={locked}
+        data-testid="segment-rules"
+        style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}
+      >
         <fieldset>
           <legend>Районы (пусто — любой)</legend>
           <div class="chips">
@@ -230,7 +285,7 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
                 <button
                   type="button"
                   aria-label="убрать"
-                  onClick={() => setRules({ ...rules, municipalities: toggle(rules.municipalities, m) })}
+                  onClick={() => change({ ...rules, municipalities: toggle(rules.municipalities, m) })}
                 >
                   ×
                 </button>
@@ -241,12 +296,13 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
             testid="segment-municipality"
             value={muni}
             empty="Добавить район…"
+            disabled={locked}
             options={ref.data.municipalities
               .filter((m) => !rules.municipalities?.includes(m.code))
               .map((m) => ({ value: m.code, label: m.shortName }))}
             onChange={(v) => {
               setMuni('');
-              if (v) setRules({ ...rules, municipalities: toggle(rules.municipalities, v) });
+              if (v) change({ ...rules, municipalities: toggle(rules.municipalities, v) });
             }}
           />
         </fieldset>
@@ -256,7 +312,7 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
             testid="segment-topic"
             items={ref.data.sectors.filter((s) => s.code !== 'other').map((s) => [s.code, s.name])}
             checked={rules.topics}
-            onToggle={(v) => setRules({ ...rules, topics: toggle(rules.topics, v) })}
+            onToggle={(v) => change({ ...rules, topics: toggle(rules.topics, v) })}
           />
         </fieldset>
         <fieldset>
@@ -265,19 +321,41 @@ function SegmentEditor({ segment, onDone }: { segment: SegmentItem | null; onDon
             testid="segment-platform"
             items={(['telegram', 'vk'] as const).map((p) => [p, PLATFORM_LABELS[p]])}
             checked={rules.platforms}
-            onToggle={(v) => setRules({ ...rules, platforms: toggle(rules.platforms, v) })}
+            onToggle={(v) => change({ ...rules, platforms: toggle(rules.platforms, v) })}
           />
           <Checks
             testid="segment-language"
             items={LANGUAGES.map((l) => [l.code, l.name])}
             checked={rules.languages}
-            onToggle={(v) => setRules({ ...rules, languages: toggle(rules.languages, v) })}
+            onToggle={(v) => change({ ...rules, languages: toggle(rules.languages, v) })}
           />
         </fieldset>
-      </div>
+      </fieldset>
       <p>
         Подходит подписчиков: <strong data-testid="segment-count">{countText(count)}</strong>
+        {all && (
+          <span data-testid="segment-all">
+            {' '}
+            — правил нет: <strong>все подписчики</strong>
+          </span>
+        )}
       </p>
+      {confirmAll && (
+        <div class="notice" role="alertdialog" data-testid="segment-all-confirm">
+          <p>
+            В сегменте нет ни одного правила: рассылки и опросы по нему получат{' '}
+            <strong>все подписчики</strong> ({countText(count)}). Сохранить такой сегмент?
+          </p>
+          <div class="buttons">
+            <button type="button" data-testid="segment-all-yes" onClick={() => void save()}>
+              Да, все подписчики
+            </button>
+            <button type="button" onClick={() => setConfirmAll(false)}>
+              Нет, добавить правила
+            </button>
+          </div>
+        </div>
+      )}
       <div class="buttons">
         <button type="submit" data-testid="segment-save">
           Сохранить
@@ -432,6 +510,7 @@ function CampaignPanel({
     () => (id === 'new' ? Promise.resolve(null) : api.get<CampaignItem>(`/campaigns/${id}`)),
     [id],
   );
+  const ref = useReference();
   const segments = useLoad(() => api.get<{ items: SegmentItem[] }>('/segments'), []);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -510,6 +589,11 @@ function CampaignPanel({
 
   const checked = checkCampaignText(form.text, Boolean(form.photoUrl.trim()));
   const mine = c !== null && c.createdBy === `staff:${roles.login}`;
+  const segment = segments.data?.items.find((s) => String(s.id) === form.segmentId);
+  /** Who the campaign goes to, as the approver must read it («все подписчики» when the segment has no rules). */
+  const audienceText = segment
+    ? `сегмент «${segment.name}»: ${rulesText(segment.rules, ref)}`
+    : 'сегмент не выбран';
 
   return (
     <div class="box campaign-panel" data-testid="campaign-panel">
@@ -618,6 +702,11 @@ function CampaignPanel({
               {input('scheduledAt', 'campaign-schedule', { type: 'datetime-local' })}
             </Field>
           </div>
+          {segment && (
+            <p class="muted small" data-testid="campaign-segment-rules">
+              Кому: {audienceText}
+            </p>
+          )}
           {c && c.audience !== null && (
             <p class="muted">
               Получателей сейчас: <strong data-testid="campaign-audience">{fmtNumber(c.audience)}</strong>
@@ -666,7 +755,17 @@ function CampaignPanel({
                 type="button"
                 data-testid="campaign-approve"
                 title={mine ? 'Согласовать свою рассылку можно, только если других согласующих нет' : ''}
-                onClick={() => void act('approve', 'Рассылка согласована.')}
+                onClick={() => {
+                  // The approver sees whom it goes to before it can go.
+                  const when = c.scheduledAt ? `в ${fmtDateTime(c.scheduledAt)}` : 'сразу после согласования';
+                  if (
+                    confirm(
+                      `Согласовать рассылку «${c.title}»? Её получат ${fmtNumber(c.audience)} подписчиков ` +
+                        `(${audienceText}; ${CHANNEL_LABELS[c.channel] ?? c.channel}) ${when}.`,
+                    )
+                  )
+                    void act('approve', 'Рассылка согласована.');
+                }}
               >
                 Согласовать
               </button>

@@ -1,9 +1,11 @@
 // Polls and public discussions: the list, the editor, submission and approval (nothing goes out before),
 // closing, live results (bars by option, a table by municipality) and the summary of a discussion (sectors,
 // sentiment, recurring proposals, comments). Open polls and discussions refresh every few seconds.
+// Each role sees the buttons it may press (a refusal by role makes the page read-only); approving a poll
+// asks first, naming how many subscribers it goes to.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, errorText } from '../api';
+import { api, ApiError, errorText } from '../api';
 import {
   Empty,
   ErrorLine,
@@ -19,6 +21,38 @@ import { fmtDateTime, fmtPercent, incidentNumber, label, labelOptions, SENTIMENT
 import { useReference } from '../reference';
 import { href, navigate, type Route } from '../router';
 import type { DiscussionItem, DiscussionSummary, Page, PollItem, PollResults, SegmentItem } from '../types';
+import { rulesText, useOutreachRoles, type OutreachRoles } from './Outreach';
+
+/** The results with the messages skipped because the citizen left before their turn. */
+type Results = PollResults & { delivery: PollResults['delivery'] & { skipped?: number } };
+
+/** What the user may do here: the roles, less what the server refused by role. */
+interface Rights {
+  canWrite: boolean;
+  canApprove: boolean;
+  login: string;
+  /** A refusal by role (403 FORBIDDEN_ROLE) of a write or an approval: that part becomes read-only. */
+  refused: (kind: 'write' | 'approve') => void;
+}
+
+function useRights(): Rights {
+  const roles: OutreachRoles = useOutreachRoles();
+  const [refused, setRefused] = useState<{ write: boolean; approve: boolean }>({
+    write: false,
+    approve: false,
+  });
+  return {
+    canWrite: roles.canWrite && !refused.write,
+    canApprove: roles.canApprove && !refused.approve,
+    login: roles.login,
+    refused: (kind) => setRefused((r) => ({ ...r, [kind]: true })),
+  };
+}
+
+const readOnlyText = (r: Rights, what: string) =>
+  r.canWrite || r.canApprove
+    ? null
+    : `Только просмотр: ваша роль не позволяет создавать, утверждать и завершать ${what}.`;
 
 const LIVE_MS = 3000;
 
@@ -101,16 +135,20 @@ function ActButton({
   );
 }
 
-/** The busy flag and the error of a detail panel's actions; `run` does one (errors go through `wrap`). */
+/**
+ * The busy flag and the error of a detail panel's actions; `run` does one (errors go through `wrap`). A
+ * refusal by role calls `onForbidden` (the page hides what the role may not do, as the other pages do).
+ */
 function useAction(wrap: (e: unknown) => unknown = (e) => e) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  async function run(fn: () => Promise<void>) {
+  async function run(fn: () => Promise<void>, onForbidden?: () => void) {
     setBusy(true);
     setError(null);
     try {
       await fn();
     } catch (e) {
+      if (e instanceof ApiError && e.status === 403 && e.code === 'FORBIDDEN_ROLE') onForbidden?.();
       setError(wrap(e));
     } finally {
       setBusy(false);
@@ -128,6 +166,8 @@ function ListTab<T extends { id: number }>({
   path,
   newText,
   emptyText,
+  canCreate,
+  readOnly,
   list,
   selected,
   head,
@@ -140,6 +180,10 @@ function ListTab<T extends { id: number }>({
   path: string;
   newText: string;
   emptyText: string;
+  /** The role may write drafts (else no «new» button and no editor). */
+  canCreate: boolean;
+  /** Said above the list when the role may only read. */
+  readOnly: string | null;
   list: Loaded<Page<T>>;
   selected: number | null;
   head: ComponentChildren;
@@ -151,12 +195,20 @@ function ListTab<T extends { id: number }>({
   const open = (id: number) => navigate(href(path, { id }));
   return (
     <>
-      <div class="toolbar">
-        <button type="button" data-testid={`${kind}-new`} onClick={() => setEditing(!editing)}>
-          {editing ? 'Скрыть редактор' : newText}
-        </button>
-      </div>
+      {canCreate && (
+        <div class="toolbar">
+          <button type="button" data-testid={`${kind}-new`} onClick={() => setEditing(!editing)}>
+            {editing ? 'Скрыть редактор' : newText}
+          </button>
+        </div>
+      )}
+      {readOnly && (
+        <p class="muted" data-testid={`${kind}-read-only`}>
+          {readOnly}
+        </p>
+      )}
       {editing &&
+        canCreate &&
         editor((item) => {
           setEditing(false);
           list.reload(true);
@@ -233,6 +285,7 @@ function ShareTable<T>({
 export function PollsPage({ route }: { route: Route }) {
   const tab = route.parts[1] === 'discussions' ? 'discussions' : 'polls';
   const selected = Number(route.query.get('id')) || null;
+  const rights = useRights();
   return (
     <section>
       <div class="page-head">
@@ -245,14 +298,18 @@ export function PollsPage({ route }: { route: Route }) {
           </a>
         ))}
       </nav>
-      {tab === 'polls' ? <PollsTab selected={selected} /> : <DiscussionsTab selected={selected} />}
+      {tab === 'polls' ? (
+        <PollsTab selected={selected} rights={rights} />
+      ) : (
+        <DiscussionsTab selected={selected} rights={rights} />
+      )}
     </section>
   );
 }
 
 // ---- polls ----------------------------------------------------------------------------------------------
 
-function PollsTab({ selected }: { selected: number | null }) {
+function PollsTab({ selected, rights }: { selected: number | null; rights: Rights }) {
   const list = useLoad(() => api.get<Page<PollItem>>('/polls', { limit: 100 }), []);
   const anyOpen = list.data?.items.some((p) => p.status === 'open') ?? false;
   useEvery(anyOpen, LIVE_MS * 2, () => list.reload(true));
@@ -262,6 +319,8 @@ function PollsTab({ selected }: { selected: number | null }) {
       path="/polls"
       newText="Новый опрос"
       emptyText="Опросов пока нет"
+      canCreate={rights.canWrite}
+      readOnly={readOnlyText(rights, 'опросы')}
       list={list}
       selected={selected}
       head={
@@ -289,7 +348,7 @@ function PollsTab({ selected }: { selected: number | null }) {
         </>
       )}
       editor={(onSaved) => <PollEditor onSaved={onSaved} />}
-      detail={(id, onChanged) => <PollDetail key={id} id={id} onChanged={onChanged} />}
+      detail={(id, onChanged) => <PollDetail key={id} id={id} rights={rights} onChanged={onChanged} />}
     />
   );
 }
@@ -429,11 +488,30 @@ function PollEditor({ onSaved }: { onSaved: (p: PollItem) => void }) {
   );
 }
 
-function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
+/** The audience of a poll as staff read it: its segment (with its rules) or every subscriber. */
+function audienceName(
+  p: PollItem,
+  segments: SegmentItem[] | undefined,
+  ref: ReturnType<typeof useReference>,
+) {
+  if (p.segmentId === null) return 'все подписчики';
+  const seg = segments?.find((s) => s.id === p.segmentId);
+  if (!seg) return `сегмент № ${p.segmentId}`;
+  return `сегмент «${seg.name}»: ${rulesText(seg.rules, ref)}`;
+}
+
+function PollDetail({ id, rights, onChanged }: { id: number; rights: Rights; onChanged: () => void }) {
+  const ref = useReference();
   const poll = useLoad(() => api.get<PollItem>(`/polls/${id}`), [id]);
-  const results = useLoad(() => api.get<PollResults>(`/polls/${id}/results`), [id]);
+  const results = useLoad(() => api.get<Results>(`/polls/${id}/results`), [id]);
+  const segments = useLoad(
+    () => api.get<{ items: SegmentItem[] }>('/segments').catch(() => ({ items: [] as SegmentItem[] })),
+    [],
+  );
   const { error, busy, run } = useAction();
   const [notice, setNotice] = useState<string | null>(null);
+  /** The approval step: the audience counted right now, shown before anything is sent. */
+  const [confirming, setConfirming] = useState<{ recipients: number } | null>(null);
   const p = poll.data;
   useEvery(p?.status === 'open', LIVE_MS, () => {
     results.reload(true);
@@ -443,18 +521,34 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
   async function act(action: 'submit' | 'approve' | 'close', confirmText?: string) {
     if (confirmText && !window.confirm(confirmText)) return;
     setNotice(null);
+    setConfirming(null);
+    await run(
+      async () => {
+        const out = await api.post<{ poll: PollItem; recipients?: number; queued?: number }>(
+          `/polls/${id}/${action}`,
+        );
+        poll.setData(out.poll);
+        if (action === 'approve')
+          setNotice(`Опрос утверждён и отправляется: получателей — ${out.recipients ?? 0}.`);
+        if (action === 'submit') setNotice('Опрос отправлен на согласование.');
+        if (action === 'close')
+          setNotice(out.poll.status === 'cancelled' ? 'Опрос отменён.' : 'Голосование завершено.');
+        results.reload(true);
+        onChanged();
+      },
+      () => rights.refused(action === 'approve' ? 'approve' : 'write'),
+    );
+  }
+
+  /** First step of approving: count who would get it now and ask. */
+  async function askApprove(item: PollItem) {
+    setNotice(null);
     await run(async () => {
-      const out = await api.post<{ poll: PollItem; recipients?: number; queued?: number }>(
-        `/polls/${id}/${action}`,
-      );
-      poll.setData(out.poll);
-      if (action === 'approve')
-        setNotice(`Опрос утверждён и отправляется: получателей — ${out.recipients ?? 0}.`);
-      if (action === 'submit') setNotice('Опрос отправлен на согласование.');
-      if (action === 'close')
-        setNotice(out.poll.status === 'cancelled' ? 'Опрос отменён.' : 'Голосование завершено.');
-      results.reload(true);
-      onChanged();
+      const a = await api.get<{ recipients: number }>('/polls/audience', {
+        segmentId: item.segmentId ?? undefined,
+        channel: item.channel,
+      });
+      setConfirming(a);
     });
   }
 
@@ -469,6 +563,8 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
               <dd>
                 <Status labels={POLL_STATUS} status={p.status} testid="poll-status" />
               </dd>
+              <dt>Кому</dt>
+              <dd data-testid="poll-audience-name">{audienceName(p, segments.data?.items, ref)}</dd>
               <dt>Канал</dt>
               <dd>
                 {label(CHANNELS, p.channel)}; {label(MODES, p.mode).toLowerCase()}
@@ -488,32 +584,62 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
             </dl>
             <ErrorLine error={error} />
             <Notice text={notice} />
-            <div class="buttons">
-              {p.status === 'draft' && (
-                <ActButton busy={busy} testid="poll-submit" onClick={() => void act('submit')}>
-                  На согласование
-                </ActButton>
-              )}
-              {p.status === 'pending_approval' && (
-                <ActButton busy={busy} testid="poll-approve" onClick={() => void act('approve')}>
-                  Утвердить и отправить
-                </ActButton>
-              )}
-              {p.status === 'open' && (
-                <ActButton
-                  busy={busy}
-                  testid="poll-close"
-                  onClick={() => void act('close', 'Завершить голосование досрочно?')}
-                >
-                  Завершить досрочно
-                </ActButton>
-              )}
-              {(p.status === 'draft' || p.status === 'pending_approval') && (
-                <ActButton busy={busy} testid="poll-cancel" onClick={() => void act('close')}>
-                  Отменить
-                </ActButton>
-              )}
-            </div>
+            {confirming && p.status === 'pending_approval' ? (
+              <div class="notice" role="alertdialog" data-testid="poll-approve-confirm">
+                <p data-testid="poll-approve-text">
+                  {confirming.recipients > 0
+                    ? `Опрос сразу уйдёт ${confirming.recipients} подписчикам (${audienceName(p, segments.data?.items, ref)}; ${label(CHANNELS, p.channel)}). Отозвать отправленные сообщения будет нельзя.`
+                    : `Сейчас этот опрос не получит никто (${audienceName(p, segments.data?.items, ref)}; ${label(CHANNELS, p.channel)}).`}
+                </p>
+                <div class="buttons">
+                  <ActButton busy={busy} testid="poll-approve-yes" onClick={() => void act('approve')}>
+                    {confirming.recipients > 0
+                      ? `Утвердить и отправить ${confirming.recipients} подписчикам`
+                      : 'Утвердить'}
+                  </ActButton>
+                  <button type="button" data-testid="poll-approve-no" onClick={() => setConfirming(null)}>
+                    Не отправлять
+                  </button>
+                </div>
+              </div>
+            ) : (
+              <div class="buttons">
+                {p.status === 'draft' && rights.canWrite && (
+                  <ActButton busy={busy} testid="poll-submit" onClick={() => void act('submit')}>
+                    На согласование
+                  </ActButton>
+                )}
+                {p.status === 'pending_approval' && rights.canApprove && (
+                  <button
+                    type="button"
+                    disabled={busy}
+                    data-testid="poll-approve"
+                    title={
+                      p.createdBy === `staff:${rights.login}`
+                        ? 'Утвердить свой опрос можно, только если других утверждающих нет'
+                        : ''
+                    }
+                    onClick={() => void askApprove(p)}
+                  >
+                    Утвердить и отправить…
+                  </button>
+                )}
+                {p.status === 'open' && rights.canWrite && (
+                  <ActButton
+                    busy={busy}
+                    testid="poll-close"
+                    onClick={() => void act('close', 'Завершить голосование досрочно?')}
+                  >
+                    Завершить досрочно
+                  </ActButton>
+                )}
+                {(p.status === 'draft' || p.status === 'pending_approval') && rights.canWrite && (
+                  <ActButton busy={busy} testid="poll-cancel" onClick={() => void act('close')}>
+                    Отменить
+                  </ActButton>
+                )}
+              </div>
+            )}
             {p.status === 'draft' || p.status === 'pending_approval' ? (
               <ol class="pl-options">
                 {p.options.map((o, i) => (
@@ -530,7 +656,7 @@ function PollDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
   );
 }
 
-function PollResultsView({ r }: { r: PollResults }) {
+function PollResultsView({ r }: { r: Results }) {
   const max = Math.max(1, ...r.byMunicipality.map((m) => m.total));
   return (
     <div data-testid="poll-results">
@@ -541,6 +667,7 @@ function PollResultsView({ r }: { r: PollResults }) {
           · сообщений: отправлено {r.delivery.sent} из {r.delivery.recipients}
           {r.delivery.failed ? `, не доставлено ${r.delivery.failed}` : ''}
           {r.delivery.pending ? `, в очереди ${r.delivery.pending}` : ''}
+          {r.delivery.skipped ? `, не отправлено отписавшимся ${r.delivery.skipped}` : ''}
         </span>
       </p>
       <table class="grid narrow pl-results">
@@ -600,7 +727,7 @@ function PollResultsView({ r }: { r: PollResults }) {
 
 // ---- discussions ----------------------------------------------------------------------------------------
 
-function DiscussionsTab({ selected }: { selected: number | null }) {
+function DiscussionsTab({ selected, rights }: { selected: number | null; rights: Rights }) {
   const list = useLoad(() => api.get<Page<DiscussionItem>>('/discussions', { limit: 100 }), []);
   return (
     <ListTab
@@ -608,6 +735,8 @@ function DiscussionsTab({ selected }: { selected: number | null }) {
       path="/polls/discussions"
       newText="Новое обсуждение"
       emptyText="Обсуждений пока нет"
+      canCreate={rights.canWrite}
+      readOnly={readOnlyText(rights, 'обсуждения')}
       list={list}
       selected={selected}
       head={
@@ -633,7 +762,7 @@ function DiscussionsTab({ selected }: { selected: number | null }) {
         </>
       )}
       editor={(onSaved) => <DiscussionEditor onSaved={onSaved} />}
-      detail={(id, onChanged) => <DiscussionDetail key={id} id={id} onChanged={onChanged} />}
+      detail={(id, onChanged) => <DiscussionDetail key={id} id={id} rights={rights} onChanged={onChanged} />}
     />
   );
 }
@@ -739,7 +868,7 @@ function DiscussionEditor({ onSaved }: { onSaved: (d: DiscussionItem) => void })
   );
 }
 
-function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void }) {
+function DiscussionDetail({ id, rights, onChanged }: { id: number; rights: Rights; onChanged: () => void }) {
   const ref = useReference();
   const discussion = useLoad(() => api.get<DiscussionItem>(`/discussions/${id}`), [id]);
   const summary = useLoad(() => api.get<DiscussionSummary>(`/discussions/${id}/summary`), [id]);
@@ -750,10 +879,13 @@ function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void
   });
 
   async function act(action: 'publish' | 'close') {
-    await run(async () => {
-      discussion.setData(await api.post<DiscussionItem>(`/discussions/${id}/${action}`));
-      onChanged();
-    });
+    await run(
+      async () => {
+        discussion.setData(await api.post<DiscussionItem>(`/discussions/${id}/${action}`));
+        onChanged();
+      },
+      () => rights.refused(action === 'publish' ? 'approve' : 'write'),
+    );
   }
 
   return (
@@ -782,12 +914,12 @@ function DiscussionDetail({ id, onChanged }: { id: number; onChanged: () => void
             </dl>
             <ErrorLine error={error} />
             <div class="buttons">
-              {d.status === 'draft' && (
+              {d.status === 'draft' && rights.canApprove && (
                 <ActButton busy={busy} testid="discussion-publish" onClick={() => void act('publish')}>
                   Опубликовать
                 </ActButton>
               )}
-              {d.status !== 'closed' && (
+              {d.status !== 'closed' && rights.canWrite && (
                 <ActButton busy={busy} testid="discussion-close" onClick={() => void act('close')}>
                   {d.status === 'draft' ? 'Отменить' : 'Завершить сбор'}
                 </ActButton>
