@@ -109,7 +109,10 @@ describe('personal data settings in Chromium', () => {
     );
     await page.getByTestId('privacy-erase-confirm').click();
     await page.getByText(/Данные гражданина удалены: сообщений — 2/).waitFor();
-    await page.getByTestId('privacy-state').filter({ hasText: /Обезличен .*удалено по запросу/ }).waitFor();
+    await page
+      .getByTestId('privacy-state')
+      .filter({ hasText: /Обезличен .*удалено по запросу/ })
+      .waitFor();
     const texts = await q<{ text: string }>(`select text from messages where author_id = $1`, [authorId]);
     expect(texts.every((m) => !/913|воды/i.test(m.text))).toBe(true);
     const [a] = await q<{ name: string | null; external_id: string }>(
