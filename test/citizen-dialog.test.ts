@@ -112,11 +112,11 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
       [String(user.id)],
     );
 
-  async function transition(incidentId: number, to: string) {
+  async function transition(incidentId: number, to: string, reason?: string) {
     const res = await fetch(`${t.app.url}/api/v1/incidents/${incidentId}/transitions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ to }),
+      body: JSON.stringify(reason ? { to, reason } : { to }),
     });
     expect(res.status, `transition to ${to}`).toBe(200);
   }
@@ -434,6 +434,26 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
       incidentId,
     ]);
     expect(after!.comment).toBe('Спасибо, всё сделали быстро');
+
+    // A low score, a comment typed instead of an answer, then «нет» typed: the question stayed open, so the
+    // «нет» reopens (it is not a new appeal «нет»), and the comment is not asked for again.
+    m = mark();
+    push(tg.updates.privateText(user, 'Барнаул')); // the fence appeal's municipality: registered, dialog free
+    await next(user.id, m, /зарегистрировано/);
+    await transition(incidentId, 'reopened', 'Повторная проверка');
+    survey = await resolve();
+    m = mark();
+    await rate(survey, 1);
+    await next(user.id, m, /проблема решена\?/);
+    m = mark();
+    push(tg.updates.privateText(user, 'Сделали кое-как, вода еле тёплая'));
+    await next(user.id, m, /проблема решена\?/);
+    m = mark();
+    push(tg.updates.privateText(user, 'нет'));
+    await next(user.id, m, /возобновлено/);
+    expect(sentTo(user.id, m, /в каком городе или районе/)).toHaveLength(0);
+    const [again] = await q<{ status: string }>(`select status from incidents where id = $1`, [incidentId]);
+    expect(again!.status).toBe('reopened');
   });
 
   it('an answer to «Нужны уточнения» joins that appeal: its number, no new deadlines', async () => {

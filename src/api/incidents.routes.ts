@@ -305,7 +305,7 @@ export const incidentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // A rejection's reason is sent to the citizens as written: it must pass the politeness check replies pass.
       if (req.body.to === 'rejected' && req.body.reason) {
         const polite = politeCheck(req.body.reason);
-        if (!polite.ok)
+        if (polite.blocking)
           throw new ValidationError(
             'reason',
             `the reason goes to the citizens and must be polite (${polite.detail ?? 'rude words'})`,

@@ -111,6 +111,8 @@ interface DialogData {
   /** Satisfaction (`await_solved`, `await_comment`): the incident rated and the score. */
   incidentId?: number;
   score?: number;
+  /** `await_solved` after the citizen already left a comment: the answer ends the conversation. */
+  commented?: boolean;
   searching?: boolean;
   topics?: string[];
   municipality?: string | null;
@@ -430,6 +432,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     score: number,
     unresolved: boolean,
     keep: DialogData | undefined,
+    commented = false,
   ): Promise<DialogReply[]> {
     await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { unresolved });
     if (unresolved && (await deps.reopen?.(incidentId, score))) {
@@ -439,6 +442,11 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     }
     if (keep)
       return [prompt(T.THANKS_FOR_SCORE_ONLY), ...(await pendingReminder('await_municipality', keep))];
+    // The comment came already (before this answer): nothing more to ask.
+    if (commented) {
+      await citizens.setDialog(input.source, input.chatId, 'ready', {});
+      return [prompt(T.THANKS_FOR_SCORE_ONLY)];
+    }
     await citizens.setDialog(input.source, input.chatId, 'await_comment', { incidentId, score });
     return [prompt(T.THANKS_FOR_SCORE)];
   }
@@ -738,7 +746,15 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       return [prompt(T.THANKS_FOR_SCORE)];
     }
     const solved = /^satr:(\d+):(yes|no):([1-5])$/.exec(input.button ?? '');
-    if (solved) return answerSolved(input, Number(solved[1]), Number(solved[3]), solved[2] === 'no', keep);
+    if (solved)
+      return answerSolved(
+        input,
+        Number(solved[1]),
+        Number(solved[3]),
+        solved[2] === 'no',
+        keep,
+        state === 'await_solved' && data.commented === true && data.incidentId === Number(solved[1]),
+      );
 
     // The text right after «проблема решена?» or after the bot asked for a comment. An answer to a question
     // of an agency, and a text that reads like a new problem, are not comments: they go on as appeals.
@@ -755,11 +771,18 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       const incidentId = data.incidentId;
       const score = data.score ?? 0;
       const unresolved = state === 'await_solved' ? typedUnresolved(typed) : undefined;
-      if (unresolved !== undefined) return answerSolved(input, incidentId, score, unresolved, undefined);
-      if (!looksLikeNewProblem(typed)) {
+      if (unresolved !== undefined)
+        return answerSolved(input, incidentId, score, unresolved, undefined, data.commented === true);
+      // One comment: after it, a text that is not a yes/no to «проблема решена?» is a new appeal.
+      if (!looksLikeNewProblem(typed) && !data.commented) {
         await takeComment(input, author, incidentId, data.score, typed);
-        await citizens.setDialog(input.source, input.chatId, 'ready', {});
-        if (state === 'await_solved')
+        if (state === 'await_solved') {
+          // The question is still open: a typed «нет» or a button answers it.
+          await citizens.setDialog(input.source, input.chatId, 'await_solved', {
+            incidentId,
+            score,
+            commented: true,
+          });
           return [
             prompt(T.COMMENT_SAVED_ASK_SOLVED, [
               [
@@ -768,6 +791,8 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
               ],
             ]),
           ];
+        }
+        await citizens.setDialog(input.source, input.chatId, 'ready', {});
         return [prompt(T.THANKS_FOR_COMMENT)];
       }
     }

@@ -54,9 +54,6 @@ export interface Approvals {
   completeUndelivered(before: Date): Promise<number>;
 }
 
-/** Checks no approval overrides: politeness and every slot filled. */
-const BLOCKING_CHECKS = ['polite', 'slots_filled'];
-
 const FIRST_RESPONSE_KINDS = ['acknowledgement', 'in_progress', 'redirect', 'details_request', 'resolved'];
 
 export function createApprovals(deps: ApprovalDeps): Approvals {
@@ -74,19 +71,28 @@ export function createApprovals(deps: ApprovalDeps): Approvals {
    */
   async function deliver(d: ReplyDraftRow, actor: string, at: Date) {
     const r = await deliverReply(deps, d.incidentId, d.text, actor, `draft-${d.id}`);
-    await deps.incidents.addEvent(d.incidentId, 'reply_approved', actor, {
-      draftId: d.id,
-      kind: d.kind,
-      approvals: d.approvals.map((a) => a.actor),
-      recipients: r.recipients,
-    });
-    // The first response is the approved official reply: sent by the bots where citizens wrote to them, and
-    // where nobody can be answered by a bot (the feedback platform, API, import), approved for that channel's
-    // own delivery — the center has answered either way, and its deadline must not breach.
-    if (FIRST_RESPONSE_KINDS.includes(d.kind))
+    // A repair may follow a run that got part of the way: what it already wrote is not written again.
+    const events = await deps.incidents.events(d.incidentId);
+    if (!events.some((e) => e.type === 'reply_approved' && e.data?.draftId === d.id))
+      await deps.incidents.addEvent(d.incidentId, 'reply_approved', actor, {
+        draftId: d.id,
+        kind: d.kind,
+        approvals: d.approvals.map((a) => a.actor),
+        recipients: r.recipients,
+      });
+    // The first response is a reply that reached a citizen's chat or thread through a bot. Where no bot can
+    // carry it (appeals from the feedback platform, the API, an import) the clock keeps running, and the
+    // workspace says so.
+    if (r.recipients > 0 && FIRST_RESPONSE_KINDS.includes(d.kind))
       await deps.incidents.setFields(d.incidentId, { firstRespondedAt: at });
-    // A question to the citizen stops the clock until they answer.
-    if (d.kind === 'details_request' && r.recipients > 0) await deps.incidents.pause(d.incidentId, actor, at);
+    // A question to the citizen stops the clock until they answer — unless the clock already stopped or
+    // restarted since (a repair after the citizen answered must not stop it again).
+    if (
+      d.kind === 'details_request' &&
+      r.recipients > 0 &&
+      !events.some((e) => (e.type === 'sla_paused' || e.type === 'sla_resumed') && e.at >= at)
+    )
+      await deps.incidents.pause(d.incidentId, actor, at);
     await refreshCards(deps, d.incidentId);
     await deps.outbox.markDraftDelivered(d.id);
     return r;
@@ -156,8 +162,8 @@ export function createApprovals(deps: ApprovalDeps): Approvals {
       let draft = d;
       if (text !== undefined && text.trim() !== d.text) draft = await this.edit(d, text.trim(), staff);
       const failed = draft.checks.filter((c) => !c.ok);
-      // A rude text or a `{slot}` left unfilled never reaches a citizen, whoever approves it.
-      const blocking = failed.filter((c) => BLOCKING_CHECKS.includes(c.name));
+      // Rude words or a `{slot}` left unfilled never reach a citizen, whoever approves (DraftCheck.blocking).
+      const blocking = failed.filter((c) => c.name === 'slots_filled' || c.blocking);
       if (blocking.length)
         throw new ConflictError(
           `draft ${d.id} cannot be sent: ${blocking.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}; ` +

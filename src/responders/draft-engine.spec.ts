@@ -277,6 +277,22 @@ describe('checkDraft', () => {
       expect(c.detail).toMatch(/^найдено: /);
     });
 
+    it('blocks approval on rude words only; capitals, exclamations and the model score are remarks', () => {
+      expect(
+        check(checkDraft('Сами виноваты, надо было платить вовремя.', NO_PLACE), 'polite').blocking,
+      ).toBe(true);
+      expect(
+        check(checkDraft('Ваше обращение принято!!! Ждите ответа!!!', NO_PLACE), 'polite').blocking,
+      ).toBeUndefined();
+      expect(
+        check(checkDraft('ЗДРАВСТВУЙТЕ ВАША ЗАЯВКА ПРИНЯТА НЕ ПИШИТЕ НАМ.', NO_PLACE), 'polite').blocking,
+      ).toBeUndefined();
+      expect(check(checkDraft(POLITE, { ...CTX, toxicScore: 0.73 }), 'polite').blocking).toBeUndefined();
+      expect(check(checkDraft('Работы завершат до {deadline}.', NO_PLACE), 'slots_filled').blocking).toBe(
+        true,
+      );
+    });
+
     it('says what it found', () => {
       const c = check(checkDraft('Сами виноваты. Нечего жаловаться!!', NO_PLACE), 'polite');
       expect(c.detail).toContain('«Сами виноваты»');

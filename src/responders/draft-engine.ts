@@ -93,6 +93,11 @@ export interface DraftCheck {
   name: 'slots_filled' | 'polite' | 'object_mentioned' | 'promise_has_date';
   ok: boolean;
   detail?: string;
+  /**
+   * No approval overrides it: a `{slot}` left unfilled, or rude words from the list. Capitals, exclamation
+   * marks and the toxicity score are remarks an approver may accept (an agency's name is often in capitals).
+   */
+  blocking?: boolean;
 }
 
 export interface DraftCheckContext {
@@ -190,6 +195,7 @@ function quote(fragment: string, max = 80): string {
 export function politeCheck(text: string, toxicScore?: number): DraftCheck {
   const found: string[] = [];
   const folded = fold(text);
+  let rude = false;
   for (const re of RUDE) {
     for (const m of folded.matchAll(re)) {
       // Quote the word around the match from the original text.
@@ -198,6 +204,7 @@ export function politeCheck(text: string, toxicScore?: number): DraftCheck {
       while (a > 0 && /\p{L}/u.test(text[a - 1] as string)) a--;
       while (b < text.length && /\p{L}/u.test(text[b] as string)) b++;
       const q = quote(text.slice(a, b));
+      rude = true;
       if (!found.includes(q)) found.push(q);
     }
   }
@@ -218,7 +225,12 @@ export function politeCheck(text: string, toxicScore?: number): DraftCheck {
   if (toxicScore !== undefined && toxicScore >= 0.5)
     found.push(`оценка токсичности ${toxicScore.toFixed(2)}`);
   return found.length
-    ? { name: 'polite', ok: false, detail: `найдено: ${found.join(', ')}` }
+    ? {
+        name: 'polite',
+        ok: false,
+        detail: `найдено: ${found.join(', ')}`,
+        ...(rude ? { blocking: true } : {}),
+      }
     : { name: 'polite', ok: true };
 }
 
@@ -421,7 +433,7 @@ export function checkDraft(text: string, ctx: DraftCheckContext): DraftCheck[] {
   const left = [...new Set([...text.matchAll(SLOT)].map((m) => m[0]))];
   return [
     left.length
-      ? { name: 'slots_filled', ok: false, detail: left.join(', ') }
+      ? { name: 'slots_filled', ok: false, detail: left.join(', '), blocking: true }
       : { name: 'slots_filled', ok: true },
     politeCheck(text, ctx.toxicScore),
     objectCheck(text, ctx),

@@ -109,9 +109,13 @@ export async function deliverReply(
   ];
   let queued = 0;
   for (const r of recipients) {
-    // Staff write under the incident's number; each citizen knows their appeal by its own number (from the
-    // confirmation and /status), so the reply names that one wherever the text names the incident.
-    const own = text.replaceAll(incidentNumber(incidentId), appealNumber(r.messageId));
+    // Staff write under the incident's number; a citizen who wrote to a bot knows their appeal by its own
+    // number (from the confirmation and /status), so the reply names that one wherever the text names the
+    // incident. In public threads nobody was given a number: the text stays as approved.
+    const own =
+      r.channelKind === 'messenger'
+        ? text.replaceAll(incidentNumber(incidentId), appealNumber(r.messageId))
+        : text;
     const { created } = await queueOutbound(deps, {
       idempotencyKey: `reply:${incidentId}:${replyKey}:${r.messageId}`,
       sourceId: r.sourceId,

@@ -588,11 +588,23 @@ export function createIncidentStore(database: Database, opts: IncidentStoreOptio
           // keys carry `resolutionStartedAt`). The citizen has answered, so a question still waiting ends.
           patch.resolutionStartedAt = at;
           patch.resolutionBreachedAt = null;
+          const policy = policyOf(sla.ref, inc.channelKind);
           if (inc.pausedAt) {
             patch.pausedAt = null;
             patch.pauses = [...inc.pauses, { from: inc.pausedAt.toISOString(), to: at.toISOString() }];
+            // As a resume does: the first-response deadline moves by the pauses too.
+            const [first] = await tx
+              .select({ at: sql<string>`min(${s.messages.receivedAt})` })
+              .from(s.messages)
+              .where(eq(s.messages.incidentId, id));
+            if (policy && first?.at)
+              patch.firstResponseDue = computeDeadlines(
+                policy,
+                new Date(first.at),
+                sla.calendar,
+                patch.pauses.map((p) => ({ from: new Date(p.from), to: new Date(p.to) })),
+              ).firstResponseDue;
           }
-          const policy = policyOf(sla.ref, inc.channelKind);
           if (policy) {
             patch.resolutionDue = computeDue(policy.resolution, at, sla.calendar);
             data.resolutionDue = patch.resolutionDue.toISOString();

@@ -298,7 +298,10 @@ export const replyDrafts = pgTable(
     originalText: text('original_text'),
     templateId: text('template_id'),
     status: text('status').notNull().default('pending'), // pending | approved_once | approved | rejected | sent
-    checks: jsonb('checks').$type<{ name: string; ok: boolean; detail?: string }[]>().notNull().default([]),
+    checks: jsonb('checks')
+      .$type<{ name: string; ok: boolean; detail?: string; blocking?: boolean }[]>()
+      .notNull()
+      .default([]),
     /** The most similar replies approved before (text, incident, similarity). */
     suggestions: jsonb('suggestions')
       .$type<{ draftId: number; incidentId: number; text: string; similarity: number }[]>()

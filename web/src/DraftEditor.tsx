@@ -16,8 +16,6 @@ import {
 import type { Check, Draft } from './types';
 
 const EDITABLE = new Set(['pending', 'approved_once']);
-/** Checks the server never lets an approval override (see src/responders/approval.ts). */
-const BLOCKING = new Set(['polite', 'slots_filled']);
 
 function failedFromError(e: ApiError, draft: Draft): Check[] {
   const b = e.body;
@@ -121,7 +119,7 @@ export function DraftEditor({
         next.status === 'approved_once'
           ? 'Согласование учтено. Для отправки нужно второе согласование другим сотрудником.'
           : d.recipients === 0
-            ? 'Ответ согласован. Ботом его отправить некому: обращения поступили не через Telegram или ВКонтакте — ответ передаётся по каналу обращения.'
+            ? 'Ответ согласован, но бот не может его отправить: обращения поступили не через Telegram или ВКонтакте. Передайте ответ заявителю по каналу обращения; срок первого ответа продолжает идти.'
             : d.recipients && d.recipients > 1
               ? `Ответ согласован и отправлен заявителям (${d.recipients}).`
               : 'Ответ согласован и отправлен заявителю.';
@@ -225,7 +223,7 @@ export function DraftEditor({
         <div class="failed-box" data-testid="failed-checks">
           <div>Автоматические проверки не пройдены:</div>
           <CheckList checks={failed} />
-          {failed.some((c) => BLOCKING.has(c.name)) ? (
+          {failed.some((c) => c.name === 'slots_filled' || c.blocking) ? (
             <div class="small" data-testid="draft-blocking">
               Вежливость и заполненные поля обязательны: исправьте текст, отправить «несмотря на замечания»
               нельзя.

@@ -82,6 +82,8 @@ export interface Check {
   name: string;
   ok: boolean;
   detail?: string | null;
+  /** Not overridable «despite remarks»: rude words or an unfilled slot. */
+  blocking?: boolean;
 }
 
 export interface Suggestion {

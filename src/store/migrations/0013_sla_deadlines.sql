@@ -20,3 +20,8 @@ WHERE i."breached_at" IS NOT NULL AND (
 );--> statement-breakpoint
 UPDATE "incidents" SET "first_response_breached_at" = "breached_at"
 WHERE "breached_at" IS NOT NULL AND "first_response_breached_at" IS NULL AND "resolution_breached_at" IS NULL;
+--> statement-breakpoint
+-- The old single mark escalated once: an incident escalated for its first response whose resolution is
+-- already past is taken as escalated for both, so the first pass after the upgrade sends no burst of old news.
+UPDATE "incidents" SET "resolution_breached_at" = "breached_at"
+WHERE "breached_at" IS NOT NULL AND "resolution_breached_at" IS NULL AND "resolution_due" <= now();
