@@ -74,6 +74,7 @@ const OUTBOUND_STATUSES: Record<string, { label: string; tag: string }> = {
   sent: { label: 'Доставлено', tag: 'tag-green' },
   failed: { label: 'Не доставлено', tag: 'tag-red' },
   uncertain: { label: 'Не известно: сбой во время отправки', tag: 'tag-amber' },
+  skipped: { label: 'Не отправлено: заявитель отписался', tag: 'tag-grey' },
 };
 
 const channelOf = (source: string) =>
