@@ -136,6 +136,44 @@ describe('analytics', () => {
     expect(days.every((r) => /^\d{4}-\d{2}-01$/.test(r.keys.period))).toBe(true);
   });
 
+  it('a role scoped to one sector sees its sector only: slices, workload, map, top problems; no regional report', async () => {
+    const head = await t.app.staff.create({
+      login: 'head-transport',
+      name: 'Руководитель блока «Транспорт»',
+      grants: [{ role: 'sector_head', sector: 'transport' }],
+    });
+    const token = await t.app.staff.issueToken(head.id, 'test');
+    const as = async (url: string) => {
+      const r = await t.app.api!.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return { status: r.statusCode, body: r.json() as Record<string, unknown> };
+    };
+    const bySector = (await as('/api/v1/analytics/slice?measure=incidents&by=sector')).body.rows as {
+      keys: { sector: string };
+      value: number;
+    }[];
+    expect(Object.fromEntries(bySector.map((r) => [r.keys.sector, r.value]))).toEqual({ transport: 3 });
+    const other = await as('/api/v1/analytics/slice?measure=incidents&by=sector&sector=housing');
+    expect(other.status).toBe(403);
+    expect(other.body).toMatchObject({ error: 'FORBIDDEN_SCOPE' });
+    const w = (await as('/api/v1/analytics/workload')).body as {
+      sectors: { key: string }[];
+      agencies: { key: string }[];
+    };
+    expect(w.sectors.map((r) => r.key)).toEqual(['transport']);
+    expect(w.agencies.map((r) => r.key)).not.toContain('minstroy');
+    const map = (await as('/api/v1/analytics/map')).body as { items: { code: string; incidents: number }[] };
+    expect(map.items.reduce((a, i) => a + i.incidents, 0)).toBe(3);
+    expect((await as('/api/v1/analytics/top-problems?sector=housing')).status).toBe(403);
+    const report = await as('/api/v1/reports/weekly');
+    expect(report.status).toBe(403);
+    // The unscoped analyst still sees everything.
+    expect((await get('/api/v1/reports/weekly')).status).toBe(200);
+  });
+
   it('exports a slice as CSV (Excel-friendly: BOM, semicolons, formulas neutralised)', async () => {
     const r = await get('/api/v1/analytics/slice?measure=incidents&by=agency&format=csv');
     expect(r.raw.headers['content-type']).toContain('text/csv');

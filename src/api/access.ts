@@ -263,3 +263,50 @@ export function assertMayRead(p: Principal | undefined, scope: IncidentScope, wh
       code: 'FORBIDDEN_SCOPE',
     });
 }
+
+/** What a staff member's grants let analytics show: per dimension, the codes allowed; absent = all. */
+export interface AnalyticsScope {
+  sector?: string[];
+  agency?: string[];
+  municipality?: string[];
+}
+
+/**
+ * The analytics scope of a caller: undefined when any grant is unscoped (or for integration tokens, which
+ * their scopes limit). A dimension is constrained when every grant constrains it, to the union of their
+ * codes — exact for the usual one-dimension grants (a sector head's sector), wider for grants that combine
+ * two dimensions differently (aggregates only). Grants that share no dimension get 403.
+ */
+export function analyticsScope(p: Principal | undefined): AnalyticsScope | undefined {
+  if (p?.kind !== 'staff') return undefined;
+  const grants = p.member.grants;
+  if (!grants.length || grants.some((g) => !g.sector && !g.agencyId && !g.municipality)) return undefined;
+  const out: AnalyticsScope = {};
+  const pick = (f: (g: (typeof grants)[number]) => string | null | undefined) =>
+    grants.every((g) => f(g)) ? [...new Set(grants.map((g) => f(g)!))] : undefined;
+  const sector = pick((g) => g.sector);
+  const agency = pick((g) => g.agencyId);
+  const municipality = pick((g) => g.municipality);
+  if (sector) out.sector = sector;
+  if (agency) out.agency = agency;
+  if (municipality) out.municipality = municipality;
+  if (!Object.keys(out).length)
+    throw new ForbiddenError(`the grants of ${p.member.login} share no scope analytics can be limited to`, {
+      code: 'FORBIDDEN_SCOPE',
+    });
+  return out;
+}
+
+/** A filter narrowed to what the scope allows (the scope alone when none was asked); 403 when none is left. */
+export function narrowToScope(
+  asked: readonly string[] | undefined,
+  allowed: readonly string[] | undefined,
+  field: string,
+): string[] | undefined {
+  if (!allowed) return asked ? [...asked] : undefined;
+  if (!asked?.length) return [...allowed];
+  const both = asked.filter((a) => allowed.includes(a));
+  if (!both.length)
+    throw new ForbiddenError(`${field}: outside the caller's scope`, { code: 'FORBIDDEN_SCOPE' });
+  return both;
+}

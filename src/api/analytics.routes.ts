@@ -16,7 +16,7 @@ import {
   type RatingWeights,
 } from '../store/analytics.store.ts';
 import * as s from '../store/schema.ts';
-import { actorName } from './access.ts';
+import { actorName, analyticsScope, narrowToScope } from './access.ts';
 import { referenceLookup, ratingSheets, sliceSheets, workloadSheets } from './analytics.export.ts';
 import { attachment, XLSX_CONTENT_TYPE, xlsxBuffer } from '../responders/xlsx.ts';
 
@@ -114,6 +114,13 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const filters = Object.fromEntries(
         DIMENSIONS.filter((d) => q[d]?.length).map((d) => [d, q[d]!]),
       ) as Partial<Record<Dimension, string[]>>;
+      // A role scoped to a sector, agency or municipality sees the slice of its part only.
+      const scope = analyticsScope(req.principal);
+      if (scope)
+        for (const d of ['sector', 'agency', 'municipality'] as const) {
+          const narrowed = narrowToScope(filters[d], scope[d], d);
+          if (narrowed) filters[d] = narrowed;
+        }
       const rows = await app.services.analytics.slice({
         measure: q.measure,
         by,
@@ -225,9 +232,24 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { staffingGrowthDays } = await settings();
+      const all = await app.services.analytics.workload(new Date(), staffingGrowthDays);
+      // A scoped role sees the rows of its sector blocks and agencies (an agency by its own sector too).
+      const scope = analyticsScope(req.principal);
+      const ref = scope ? await app.services.reference.get() : undefined;
       const w = {
         staffingGrowthDays,
-        ...(await app.services.analytics.workload(new Date(), staffingGrowthDays)),
+        sectors: scope?.sector
+          ? all.sectors.filter((r) => scope.sector!.includes(r.key))
+          : scope
+            ? []
+            : all.sectors,
+        agencies: scope
+          ? all.agencies.filter(
+              (r) =>
+                scope.agency?.includes(r.key) ||
+                (scope.sector !== undefined && scope.sector.includes(ref!.agencies.get(r.key)?.sector ?? '')),
+            )
+          : all.agencies,
       };
       if (req.query.format !== 'xlsx') return w;
       const name = `otklik-workload-${day(new Date().toISOString())}.xlsx`;

@@ -4,11 +4,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ValidationError } from '../domain/errors.ts';
+import { ForbiddenError, ValidationError } from '../domain/errors.ts';
 import { municipalityGeo } from '../domain/municipality-geo.ts';
 import { CHANNEL_KINDS, isSectorCode } from '../domain/types.ts';
 import { MAP_DEFINITIONS, MAP_MEASURES, problemMap, topProblems } from '../store/problems.store.ts';
 import { maskText } from '../responders/privacy.ts';
+import { analyticsScope, narrowToScope } from './access.ts';
 import { incidentAuthorNames } from '../store/privacy.store.ts';
 
 const codes = Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }));
@@ -71,10 +72,17 @@ export const problemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const A = { access: 'analytics.read' as const };
 
   app.get('/analytics/map', { schema: { querystring: MapQuery }, config: A }, async (req) => {
-    const q = req.query;
+    const scope = analyticsScope(req.principal);
+    const q = {
+      ...req.query,
+      sector: narrowToScope(req.query.sector, scope?.sector, 'sector'),
+      agency: narrowToScope(req.query.agency, scope?.agency, 'agency'),
+    };
     const { from, to } = periodOf(q.from, q.to);
     checkCodes('sector', q.sector, isSectorCode);
     const map = await problemMap(app.services.database, { ...q, from, to });
+    // A role scoped to municipalities sees only theirs on the map.
+    if (scope?.municipality) map.items = map.items.filter((i) => scope.municipality!.includes(i.code));
     return {
       measure: map.measure,
       definition: MAP_DEFINITIONS[map.measure],
@@ -92,7 +100,20 @@ export const problemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/analytics/top-problems', { schema: { querystring: TopQuery }, config: A }, async (req) => {
-    const q = req.query;
+    const scope = analyticsScope(req.principal);
+    // Top problems carry incidents and their summaries: an agency-scoped role gets its incidents elsewhere.
+    if (scope?.agency && !scope.sector && !scope.municipality)
+      throw new ForbiddenError(
+        'top problems are by sector and municipality; the caller is limited to an agency',
+        {
+          code: 'FORBIDDEN_SCOPE',
+        },
+      );
+    const q = {
+      ...req.query,
+      sector: narrowToScope(req.query.sector, scope?.sector, 'sector'),
+      municipality: narrowToScope(req.query.municipality, scope?.municipality, 'municipality'),
+    };
     const { from, to } = periodOf(q.from, q.to);
     if (to.getTime() - from.getTime() > MAX_TOP_DAYS * DAY_MS)
       throw new ValidationError('from', `the period is longer than ${MAX_TOP_DAYS} days`);

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { sql } from 'drizzle-orm';
-import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { renderReportPdf, renderReportXlsx } from '../responders/report-render.ts';
 import {
   buildWeeklyReport,
@@ -17,7 +17,7 @@ import {
   type ReportSettings,
 } from '../responders/report.ts';
 import * as s from '../store/schema.ts';
-import { actorName } from './access.ts';
+import { actorName, analyticsScope, type Principal } from './access.ts';
 import { audited } from './audit.ts';
 
 const CONTENT_TYPE = {
@@ -41,6 +41,17 @@ function weekFrom(date: string | undefined, now = new Date()): Date {
   return from;
 }
 
+/** The governor's report covers the whole region (summaries included): not for a role scoped to a part. */
+function assertRegionWide(p: Principal | undefined): void {
+  if (analyticsScope(p))
+    throw new ForbiddenError(
+      'the weekly report covers the whole region; the caller is limited to a part of it',
+      {
+        code: 'FORBIDDEN_SCOPE',
+      },
+    );
+}
+
 export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const deps = () => app.services.reports;
 
@@ -55,7 +66,10 @@ export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ),
       },
     },
-    async (req) => ({ items: await deps().reports.list(req.query.limit ?? 50) }),
+    async (req) => {
+      assertRegionWide(req.principal);
+      return { items: await deps().reports.list(req.query.limit ?? 50) };
+    },
   );
 
   app.get(
@@ -73,6 +87,7 @@ export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
+      assertRegionWide(req.principal);
       const report = await buildWeeklyReport(deps(), weekFrom(req.query.week));
       const format = req.query.format ?? 'json';
       if (format === 'json') return report;
@@ -94,6 +109,7 @@ export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }), format: Format }) },
     },
     async (req, reply) => {
+      assertRegionWide(req.principal);
       const row = await deps().reports.get(req.params.id);
       if (!row) throw new NotFoundError('report', String(req.params.id));
       const { format } = req.params;
