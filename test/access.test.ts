@@ -387,6 +387,23 @@ describe('access control', () => {
       agencyId: 'no-such-agency',
     });
     expect(bad.statusCode).toBe(400);
+    // A calendar day that would make the calendar inconsistent (every deadline is computed on it) or that
+    // falls in a year the calendar does not have is refused, and nothing is stored.
+    const days = async () =>
+      (await t.app.database.query<{ n: number }>(`select count(*)::int as n from calendar_days`, []))[0]!.n;
+    const before = await days();
+    for (const [body, code] of [
+      [{ day: '2026-12-09', kind: 'working_weekend' }, 'CALENDAR_DAY_INVALID'], // a Wednesday
+      [{ day: '2026-12-13', kind: 'short_day' }, 'CALENDAR_DAY_INVALID'], // a Sunday
+      [{ day: '2031-05-05', kind: 'holiday' }, 'CALENDAR_YEAR_MISSING'],
+    ] as const) {
+      const r = await call('POST', '/api/v1/settings/calendar', admin, body);
+      expect(r.statusCode, JSON.stringify(body)).toBe(400);
+      expect(r.json()).toMatchObject({ error: code });
+    }
+    expect(await days()).toBe(before);
+    const ok = await call('POST', '/api/v1/settings/calendar', admin, { day: '2026-12-14', kind: 'holiday' });
+    expect(ok.statusCode).toBe(201);
   });
 
   it('finds incidents by Russian full-text search (word forms) and filters by channel and sentiment', async () => {

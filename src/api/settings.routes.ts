@@ -7,6 +7,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { and, eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { validateCalendarData } from '../domain/calendar.ts';
+import { calendarDataOf } from '../store/reference.store.ts';
 import * as s from '../store/schema.ts';
 import { ROLES } from '../store/seed.ts';
 import { audited } from './audit.ts';
@@ -279,6 +281,24 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: W,
     },
     async (req, reply) => {
+      // The day must leave a valid calendar: every deadline of the region is computed on it, and a bad one
+      // would stop routing and sla-watch (createCalendar refuses inconsistent data).
+      const ref = await app.services.reference.get();
+      const year = Number(req.body.day.slice(0, 4));
+      if (!ref.calendarYears.some((y) => y.year === year))
+        throw new ValidationError(
+          'day',
+          `the production calendar has no year ${year} (shipped: 2025–2027); its days would be ignored`,
+          { code: 'CALENDAR_YEAR_MISSING' },
+        );
+      const problems = validateCalendarData(
+        calendarDataOf({
+          calendarYears: ref.calendarYears,
+          calendarDays: [...ref.calendarDays, { day: req.body.day, kind: req.body.kind, note: null }],
+        }),
+      );
+      if (problems.length)
+        throw new ValidationError('day', problems.join('; '), { code: 'CALENDAR_DAY_INVALID' });
       const [row] = await db()
         .insert(s.calendarDays)
         .values(req.body)

@@ -100,7 +100,14 @@ export function createReferenceStore(database: Database, ttlMs = 30_000): Refere
 
 /** The working-time calendar from the stored production calendar (editable data). */
 export function calendarFromReference(ref: ReferenceSnapshot): Calendar {
-  const data: ProductionCalendarData = ref.calendarYears.map((y) => {
+  return createCalendar(calendarDataOf(ref));
+}
+
+/** The production-calendar data of the reference (years with their exception days). */
+export function calendarDataOf(
+  ref: Pick<ReferenceSnapshot, 'calendarYears' | 'calendarDays'>,
+): ProductionCalendarData {
+  return ref.calendarYears.map((y) => {
     const days = ref.calendarDays.filter((d) => d.day.startsWith(`${y.year}-`));
     const of = (kind: string) => days.filter((d) => d.kind === kind).map((d) => d.day);
     return {
@@ -112,5 +119,4 @@ export function calendarFromReference(ref: ReferenceSnapshot): Calendar {
       shortDays: of('short_day'),
     };
   });
-  return createCalendar(data);
 }
