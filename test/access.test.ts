@@ -404,6 +404,58 @@ describe('access control', () => {
     expect(await days()).toBe(before);
     const ok = await call('POST', '/api/v1/settings/calendar', admin, { day: '2026-12-14', kind: 'holiday' });
     expect(ok.statusCode).toBe(201);
+    // Edits naming something that does not exist: 400 with the field, like the create forms, not a 500.
+    const badRule = await call('PATCH', '/api/v1/settings/routing-rules/test-housing-all', admin, {
+      agencyId: 'no-such-agency',
+    });
+    expect(badRule.statusCode).toBe(400);
+    expect(badRule.json()).toMatchObject({ field: 'agencyId' });
+    const [curator] = await t.app.database.query<{ id: number }>(
+      `select id from staff_users where login = 'curator2'`,
+      [],
+    );
+    const badUser = await call('PATCH', `/api/v1/settings/users/${curator!.id}`, admin, {
+      grants: [{ role: 'curator', agencyId: 'no-such-agency' }],
+    });
+    expect(badUser.statusCode).toBe(400);
+    expect(badUser.json()).toMatchObject({ field: 'grants' });
+  });
+
+  it('a deactivated agency gets no new incidents: its rules step aside, the sector block takes them', async () => {
+    const admin = { authorization: `Bearer ${tokens.get('tech_admin')}` };
+    const apiAuth = { authorization: `Bearer ${API_TOKEN}` };
+    const route = async (text: string) => {
+      const r = await call(
+        'POST',
+        '/api/v1/messages',
+        { authorization: `Bearer ${INGEST_TOKEN}` },
+        ingestBody(text),
+      );
+      const id = (r.json() as { id: number }).id;
+      const incident = await waitFor(async () => {
+        const m = await call('GET', `/api/v1/messages/${id}`, apiAuth);
+        return (m.json() as { incidentId: number | null }).incidentId ?? undefined;
+      });
+      return (await call('GET', `/api/v1/incidents/${incident}`, apiAuth)).json() as {
+        sector: string;
+        agencyId: string | null;
+      };
+    };
+    const first = await route('В Рубцовске на улице Комсомольской, 3 перестали ходить автобусы маршрута 7');
+    expect(first.agencyId).not.toBeNull();
+    const off = await call('PATCH', `/api/v1/settings/agencies/${first.agencyId}`, admin, { active: false });
+    expect(off.statusCode).toBe(200);
+    t.app.reference.invalidate();
+    try {
+      const second = await route(
+        'В Рубцовске на улице Ленина, 40 отменили автобус маршрута 12, люди ждут часами',
+      );
+      expect(second.sector).toBe(first.sector);
+      expect(second.agencyId).not.toBe(first.agencyId);
+    } finally {
+      await call('PATCH', `/api/v1/settings/agencies/${first.agencyId}`, admin, { active: true });
+      t.app.reference.invalidate();
+    }
   });
 
   it('finds incidents by Russian full-text search (word forms) and filters by channel and sentiment', async () => {

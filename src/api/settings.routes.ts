@@ -41,6 +41,20 @@ const blankToNull = <T extends Record<string, unknown>>(o: T): T =>
     ]),
   ) as T;
 
+/** The PostgreSQL error code of a failed statement (drizzle wraps it in `cause`). */
+const pgCode = (err: unknown): string | undefined =>
+  (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+
+/** Runs a write; a reference to a row that does not exist (23503) becomes 400 naming `field`, not a 500. */
+async function refsChecked<T>(field: string, reason: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (pgCode(err) === '23503') throw new ValidationError(field, reason);
+    throw err;
+  }
+}
+
 export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const db = () => app.services.database.db;
   const R = { access: 'settings.read' as const };
@@ -147,8 +161,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await written(req, 'settings.routing_rule.create', 'routing_rule', req.body.id, null, row);
       return reply.code(201).send(row);
     } catch (err) {
-      const code =
-        (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+      const code = pgCode(err);
       if (code === '23505') throw new ConflictError(`routing rule ${req.body.id} exists`, { code: 'EXISTS' });
       if (code === '23503')
         throw new ValidationError('sector/agencyId/municipality', 'refers to something that does not exist');
@@ -174,11 +187,9 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const [before] = await db().select().from(s.routingRules).where(eq(s.routingRules.id, req.params.id));
       if (!before) throw new NotFoundError('routing rule', req.params.id);
-      const [after] = await db()
-        .update(s.routingRules)
-        .set(req.body)
-        .where(eq(s.routingRules.id, req.params.id))
-        .returning();
+      const [after] = await refsChecked('agencyId', 'refers to an agency that does not exist', () =>
+        db().update(s.routingRules).set(req.body).where(eq(s.routingRules.id, req.params.id)).returning(),
+      );
       await written(req, 'settings.routing_rule.update', 'routing_rule', req.params.id, before, after);
       return after;
     },
@@ -382,21 +393,17 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       if (await app.services.staff.byLogin(req.body.login))
         throw new ConflictError(`login ${req.body.login} exists`, { code: 'EXISTS' });
-      let m;
-      try {
-        m = await app.services.staff.create({
-          login: req.body.login,
-          name: req.body.name,
-          telegramUserId: req.body.telegramUserId ?? null,
-          grants: req.body.grants.map(blankToNull),
-        });
-      } catch (err) {
-        if (
-          ((err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code) === '23503'
-        )
-          throw new ValidationError('grants', 'a sector, agency or municipality of a grant does not exist');
-        throw err;
-      }
+      const m = await refsChecked(
+        'grants',
+        'a sector, agency or municipality of a grant does not exist',
+        () =>
+          app.services.staff.create({
+            login: req.body.login,
+            name: req.body.name,
+            telegramUserId: req.body.telegramUserId ?? null,
+            grants: req.body.grants.map(blankToNull),
+          }),
+      );
       await app.services.auth.setPassword(m.id, req.body.password);
       await written(req, 'user.create', 'staff_user', m.id, null, {
         login: m.login,
@@ -428,22 +435,24 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const before = (await userList()).find((u) => u.id === req.params.id);
       if (!before) throw new NotFoundError('staff user', String(req.params.id));
       const { password, grants, ...fields } = req.body;
-      await app.services.database.db.transaction(async (tx) => {
-        if (Object.keys(fields).length)
-          await tx.update(s.staffUsers).set(fields).where(eq(s.staffUsers.id, req.params.id));
-        if (grants) {
-          await tx.delete(s.staffRoles).where(eq(s.staffRoles.userId, req.params.id));
-          await tx.insert(s.staffRoles).values(
-            grants.map(blankToNull).map((g) => ({
-              userId: req.params.id,
-              role: g.role,
-              sector: g.sector ?? null,
-              agencyId: g.agencyId ?? null,
-              municipality: g.municipality ?? null,
-            })),
-          );
-        }
-      });
+      await refsChecked('grants', 'a sector, agency or municipality of a grant does not exist', () =>
+        app.services.database.db.transaction(async (tx) => {
+          if (Object.keys(fields).length)
+            await tx.update(s.staffUsers).set(fields).where(eq(s.staffUsers.id, req.params.id));
+          if (grants) {
+            await tx.delete(s.staffRoles).where(eq(s.staffRoles.userId, req.params.id));
+            await tx.insert(s.staffRoles).values(
+              grants.map(blankToNull).map((g) => ({
+                userId: req.params.id,
+                role: g.role,
+                sector: g.sector ?? null,
+                agencyId: g.agencyId ?? null,
+                municipality: g.municipality ?? null,
+              })),
+            );
+          }
+        }),
+      );
       if (password) await app.services.auth.setPassword(req.params.id, password);
       const after = (await userList()).find((u) => u.id === req.params.id);
       await written(req, 'user.update', 'staff_user', req.params.id, before, {

@@ -448,7 +448,10 @@ export function createIncidentStore(database: Database, opts: IncidentStoreOptio
           reason: `низкая уверенность классификации (${((msg.sectorScore ?? 0) * 100).toFixed(0)} %): нужна проверка человеком`,
         }
       : decideRoute(
-          ctx.ref.routingRules.map((r) => ({ ...r, sector: r.sector as SectorCode })),
+          // A rule pointing at a deactivated agency does not route: the next rule, or the sector block, does.
+          ctx.ref.routingRules
+            .filter((r) => ctx.ref.agencies.get(r.agencyId)?.active !== false)
+            .map((r) => ({ ...r, sector: r.sector as SectorCode })),
           { sector, municipality },
         );
     const agencyId = route.kind === 'agency' ? route.agencyId : null;
