@@ -174,6 +174,27 @@ describe('analytics', () => {
     expect((await get('/api/v1/reports/weekly')).status).toBe(200);
   });
 
+  it('a rejected incident past its deadline is not «late»: the share within deadline leaves it out', async () => {
+    const [row] = (await q(
+      `insert into incidents (status, sector, municipality, agency_id, summary, channel_kind, message_count, author_count,
+                              negative_count, first_message_at, last_message_at, first_response_due, resolution_due, created_at)
+       values ('rejected', 'transport', 'biysk', 'mintrans', 'не по адресу', 'messenger', 1, 1, 0,
+               now() - interval '3 days', now() - interval '3 days', now() - interval '2 days', now() - interval '1 day',
+               now() - interval '3 days')
+       returning id`,
+    )) as { id: number }[];
+    try {
+      const share = (await get('/api/v1/analytics/slice?measure=within_deadline_share&by=agency')).body
+        .rows as {
+        keys: { agency: string };
+        value: number;
+      }[];
+      expect(share.find((r) => r.keys.agency === 'mintrans')?.value).toBe(1);
+    } finally {
+      await q(`delete from incidents where id = $1`, [row!.id]);
+    }
+  });
+
   it('exports a slice as CSV (Excel-friendly: BOM, semicolons, formulas neutralised)', async () => {
     const r = await get('/api/v1/analytics/slice?measure=incidents&by=agency&format=csv');
     expect(r.raw.headers['content-type']).toContain('text/csv');

@@ -88,7 +88,9 @@ function measureExpr(m: Measure): SQL {
     case 'resolution_hours':
       return sql`(percentile_cont(0.5) within group (order by extract(epoch from (i.resolved_at - i.created_at)) / 3600))::float8`;
     case 'within_deadline_share':
-      return sql`avg(case when i.resolved_at is not null then (i.resolved_at <= i.resolution_due)::int
+      // Rejected and spam incidents are never resolved and are not late: they are left out.
+      return sql`avg(case when i.status in ('rejected', 'spam') then null
+                          when i.resolved_at is not null then (i.resolved_at <= i.resolution_due)::int
                           when i.resolution_due < now() then 0 end)::float8`;
     case 'satisfaction':
       return sql`avg(sat.score)::float8`;
@@ -440,7 +442,8 @@ export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOpt
         select a.id as agency_id, a.short_name as name, a.level,
                count(inc.id)::int as incidents,
                (percentile_cont(0.5) within group (order by extract(epoch from (inc.first_responded_at - inc.created_at)) / 3600))::float8 as median_first,
-               avg(case when inc.resolved_at is not null then (inc.resolved_at <= inc.resolution_due)::int
+               avg(case when inc.status = 'rejected' then null
+                        when inc.resolved_at is not null then (inc.resolved_at <= inc.resolution_due)::int
                         when inc.resolution_due < now() then 0 end)::float8 as within,
                max(sat.score) as satisfaction,
                avg((r.incident_id is not null)::int)::float8 as reopened,
@@ -450,18 +453,18 @@ export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOpt
         left join reopened r on r.incident_id = inc.id
         left join sat on sat.agency_id = a.id
         group by a.id, a.short_name, a.level`);
-      // Normalise each component to 0..1 over the agencies compared (min–max; lower is better for time).
-      const norm = (vals: (number | null)[], higherBetter: boolean) => {
-        const xs = vals.filter((v): v is number => v !== null);
-        const lo = Math.min(...xs);
-        const hi = Math.max(...xs);
-        return vals.map((v) => {
+      // Normalise each component to 0..1 over the agencies compared — those of the same level (regional
+      // bodies and municipalities are ranked apart; min–max; lower is better for time).
+      const norm = (vals: (number | null)[], higherBetter: boolean) =>
+        vals.map((v, i) => {
           if (v === null) return 0;
+          const xs = vals.filter((x, j): x is number => x !== null && rows[j]!.level === rows[i]!.level);
+          const lo = Math.min(...xs);
+          const hi = Math.max(...xs);
           if (hi === lo) return 1;
           const t = (v - lo) / (hi - lo);
           return higherBetter ? t : 1 - t;
         });
-      };
       const comps: Record<keyof RatingWeights, number[]> = {
         quantity: norm(
           rows.map((r) => r.incidents),
