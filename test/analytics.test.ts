@@ -287,4 +287,25 @@ describe('analytics', () => {
     expect(obr.staffingFlag).toBe(true);
     expect(after.agencies.find((a) => a.key === 'minstroy')!.staffingFlag).toBe(false);
   });
+  it('a slice with more groups than it answers says so (the largest kept)', async () => {
+    // 69 municipalities × 73 days = 5,037 groups, one incident each.
+    await q(
+      `insert into incidents (status, sector, municipality, summary, channel_kind, message_count, author_count,
+                              negative_count, first_message_at, last_message_at, first_response_due, resolution_due, created_at)
+       select 'new', 'other', m.code, 'много групп', 'api', 1, 1, 0, t, t, t, t, t
+       from municipalities m, generate_series(1, 73) d, lateral (select now() - make_interval(days => d) as t) x`,
+    );
+    try {
+      const r = await get(
+        `/api/v1/analytics/slice?measure=incidents&by=municipality&period=day&sector=other&from=${new Date(Date.now() - 80 * 86_400_000).toISOString()}`,
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.truncated).toBe(true);
+      expect((r.body.rows as unknown[]).length).toBe(5000);
+      const small = await get('/api/v1/analytics/slice?measure=incidents&by=sector');
+      expect(small.body.truncated).toBe(false);
+    } finally {
+      await q(`delete from incidents where summary = 'много групп'`);
+    }
+  });
 });

@@ -12,6 +12,7 @@ import {
   DEFAULT_RATING_WEIGHTS,
   DIMENSIONS,
   MEASURES,
+  SLICE_MAX_ROWS,
   type Dimension,
   type RatingWeights,
 } from '../store/analytics.store.ts';
@@ -121,7 +122,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           const narrowed = narrowToScope(filters[d], scope[d], d);
           if (narrowed) filters[d] = narrowed;
         }
-      const rows = await app.services.analytics.slice({
+      const all = await app.services.analytics.slice({
         measure: q.measure,
         by,
         period: q.period,
@@ -129,6 +130,9 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         to,
         filters,
       });
+      // More groups than a slice answers: the largest are kept, and the answer says so.
+      const truncated = all.length > SLICE_MAX_ROWS;
+      const rows = truncated ? all.slice(0, SLICE_MAX_ROWS) : all;
       if (q.format === 'csv') {
         const cols = [...by, ...(q.period ? ['period'] : [])];
         const lines = [
@@ -149,6 +153,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         from: from.toISOString(),
         to: to.toISOString(),
         rows,
+        truncated,
       };
       if (q.format !== 'xlsx') return out;
       const sheets = sliceSheets(out, filters, referenceLookup(await app.services.reference.get()));

@@ -173,6 +173,8 @@ export interface SliceData {
   from: string;
   to: string;
   rows: { keys: Record<string, string | null | undefined>; value: number | null; n: number }[];
+  /** More groups than a slice answers: only the largest are here. */
+  truncated?: boolean;
 }
 
 export interface PivotHead {

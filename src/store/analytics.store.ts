@@ -23,6 +23,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './db.ts';
 
+/** The most rows a slice answers; one more is read so a caller can tell that rows were cut. */
+export const SLICE_MAX_ROWS = 5000;
 export const DIMENSIONS = ['sector', 'municipality', 'agency', 'channel', 'sentiment', 'status'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 export const MEASURES = [
@@ -307,7 +309,7 @@ export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOpt
       where ${sql.join([between(p.time, q.from, q.to), ...p.filters], sql` and `)}
       ${keys.length ? sql`group by ${ordinals(keys.length)}` : sql``}
       ${orderBy(keys.length || 1)}
-      limit 5000`);
+      limit ${SLICE_MAX_ROWS + 1}`);
     return shapeRows(q, rows);
   }
 
@@ -391,13 +393,13 @@ export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOpt
                   group by ${ordinals(nk + 1)} having sum(n) > 0) y
             ${groupKeys} having (select v from neg)) z
           ${orderBy(nk || 1)}
-          limit 5000`)
+          limit ${SLICE_MAX_ROWS + 1}`)
       : await database.rows<Record<string, unknown>>(sql`
           select ${keyList}, coalesce(sum(n), 0)::float8 as value, coalesce(sum(n), 0)::int as n
           from (${u}) x
           ${nk ? sql`${groupKeys} having sum(n) > 0` : sql``}
           ${orderBy(nk || 1)}
-          limit 5000`);
+          limit ${SLICE_MAX_ROWS + 1}`);
     return shapeRows(q, rows);
   }
 

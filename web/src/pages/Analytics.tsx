@@ -366,6 +366,12 @@ function SliceView({ data, chart, stale }: { data: SliceData; chart: ChartKind; 
   const c = chartOf(pivot, measureName);
   return (
     <div class={stale ? 'stale' : ''}>
+      {data.truncated && (
+        <p class="small text-amber" data-testid="slice-truncated">
+          Групп больше, чем помещается в срез: показаны 5 000 крупнейших, итоги неполные. Сузьте период,
+          фильтры или выберите более крупный шаг времени.
+        </p>
+      )}
       <div class="box chart-box">
         <div class="chart-title">
           {measureName}
