@@ -154,6 +154,18 @@ describe('weekly governor report', () => {
     expect(r.overdue[0]!.daysOverdue).toBe(5); // due Tuesday 03:00, counted to the week's end
     expect(r.daily[0]).toMatchObject({ messages: 5 });
     expect(r.daily[1]).toMatchObject({ previousMessages: 2 });
+
+    // Resolved today, after that week: the week's report still counts it overdue at the week's end — in the
+    // headline, the sector column and the list alike.
+    await q(`update incidents set status = 'resolved', resolved_at = now() where id = $1`, [overdueId]);
+    try {
+      const again = (await (await api('GET', '/reports/weekly', API_TOKEN)).json()) as typeof r;
+      expect(again.figures.find((f) => f.key === 'overdue')!.value).toBe(1);
+      expect(again.sectors.find((s) => s.code === 'roads')!.overdue).toBe(1);
+      expect(again.overdue.map((o) => o.id)).toEqual([overdueId]);
+    } finally {
+      await q(`update incidents set status = 'assigned', resolved_at = null where id = $1`, [overdueId]);
+    }
   });
 
   it('renders the same figures as PDF and XLSX', async () => {

@@ -14,7 +14,6 @@ import { incidentAuthorNames } from '../store/privacy.store.ts';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { REGION_UTC_OFFSET_MINUTES } from '../domain/calendar.ts';
-import { OPEN_STATUSES } from '../store/incident.store.ts';
 import {
   DEFAULT_RATING_WEIGHTS,
   type AnalyticsStore,
@@ -188,15 +187,12 @@ export async function buildWeeklyReport(
     const neg = rows.find((r) => r.keys.sentiment === 'negative')?.value ?? 0;
     return all ? neg / all : null;
   };
-  const openStatuses = sql.join(
-    OPEN_STATUSES.map((x) => sql`${x}`),
-    sql`, `,
-  );
-  const overdueAt = (t: Date) =>
-    countSql(
-      sql`select count(*) as n from incidents where resolution_due < ${t} and created_at < ${t}
-            and (resolved_at is null or resolved_at > ${t}) and status not in ('rejected', 'spam')`,
-    );
+  // Overdue at the end of a week: past its resolution deadline then and not resolved by then. The headline,
+  // the sector column and the list all count by this one rule, so they add up for a past week too.
+  const overdueAsOf = (t: Date) =>
+    sql`resolution_due < ${t} and created_at < ${t} and (resolved_at is null or resolved_at > ${t})
+        and status not in ('rejected', 'spam')`;
+  const overdueAt = (t: Date) => countSql(sql`select count(*) as n from incidents where ${overdueAsOf(t)}`);
 
   const pair = async (
     key: string,
@@ -264,7 +260,7 @@ export async function buildWeeklyReport(
     bySector(prevFrom, from),
     deps.database.rows<{ sector: string; n: string | number }>(
       sql`select coalesce(sector, 'other') as sector, count(*) as n from incidents
-            where status in (${openStatuses}) and resolution_due < ${to} group by 1`,
+            where ${overdueAsOf(to)} group by 1`,
     ),
   ]);
   const overdueBySector = new Map(secOverdue.map((r) => [r.sector, Number(r.n)]));
@@ -327,7 +323,7 @@ export async function buildWeeklyReport(
     total: string | number;
   }>(
     sql`select id, sector, municipality, agency_id, resolution_due, summary, count(*) over () as total
-          from incidents where status in (${openStatuses}) and resolution_due < ${to}
+          from incidents where ${overdueAsOf(to)}
           order by resolution_due asc, id asc limit ${LIST}`,
   );
   const overdueNames = await incidentAuthorNames(
