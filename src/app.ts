@@ -596,6 +596,20 @@ async function health(app: App): Promise<HealthReport> {
   const list = app.connectors.map((c) => c.status());
   // Alerts raised by any process (a send worker meeting «authorization failed», a poller refused).
   const alerts = await timed(() => app.alerts.list()).catch(() => ({}));
+  // The sources this deployment is configured with: an alert of a bot that is no longer configured (replaced
+  // or removed) would otherwise keep /health degraded for good — it is dropped instead.
+  const cfg = app.config;
+  const configured = new Set([
+    ...(cfg.TELEGRAM_BOT_TOKEN ?? []).map((t) => `telegram:${botIdOf(t)}`),
+    ...(cfg.STAFF_BOT_TOKEN ? [`telegram:${botIdOf(cfg.STAFF_BOT_TOKEN)}`] : []),
+    ...(cfg.VK_GROUP_ID ?? []).map((id) => `vk:${id}`),
+    ...list.map((x) => x.name),
+  ]);
+  for (const source of Object.keys(alerts))
+    if (!configured.has(source)) {
+      delete (alerts as Record<string, unknown>)[source];
+      await app.alerts.clear(source).catch(() => undefined);
+    }
   for (const [source, a] of Object.entries(alerts)) {
     const c = list.find((x) => x.name === source);
     if (c) {

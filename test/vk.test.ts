@@ -329,6 +329,12 @@ describe('VK community through the Bots Long Poll', () => {
     const c = health.components.connectors.list.find((x) => x.name === `vk:${GROUP}`);
     expect(c?.ok).toBe(false);
     expect(c?.detail).toMatch(/authorization failed/);
+    // An alert of a community this deployment no longer has (replaced token, removed group) is dropped, not
+    // kept as a degraded /health for good.
+    await t.app.alerts.raise('vk:999000111', 'authorization failed (old community)');
+    const again = (await (await fetch(`${t.app.url}/health`)).json()) as typeof health;
+    expect(again.components.connectors.list.map((x) => x.name)).not.toContain('vk:999000111');
+    expect(await t.app.alerts.list()).not.toHaveProperty('vk:999000111');
   });
 });
 
