@@ -308,4 +308,27 @@ describe('analytics', () => {
       await q(`delete from incidents where summary = 'много групп'`);
     }
   });
+  it('an incident waiting for the citizen (clock paused) is not overdue in the workload', async () => {
+    const overdue = async () =>
+      ((await get('/api/v1/analytics/workload')).body.sectors as { key: string; overdue: number }[]).find(
+        (r) => r.key === 'transport',
+      )?.overdue ?? 0;
+    const before = await overdue();
+    const [row] = (await q(
+      `insert into incidents (status, sector, municipality, agency_id, summary, channel_kind, message_count, author_count,
+                              negative_count, first_message_at, last_message_at, first_response_due, resolution_due,
+                              paused_at, created_at)
+       values ('in_progress', 'transport', 'biysk', 'mintrans', 'ждём ответа', 'messenger', 1, 1, 0,
+               now() - interval '9 days', now() - interval '9 days', now() - interval '8 days', now() - interval '1 day',
+               now() - interval '2 days', now() - interval '9 days')
+       returning id`,
+    )) as { id: number }[];
+    try {
+      expect(await overdue()).toBe(before);
+      await q(`update incidents set paused_at = null where id = $1`, [row!.id]);
+      expect(await overdue()).toBe(before + 1);
+    } finally {
+      await q(`delete from incidents where id = $1`, [row!.id]);
+    }
+  });
 });

@@ -532,7 +532,7 @@ export function createAnalyticsStore(database: Database, opts: AnalyticsStoreOpt
             select ${key} as key,
                    count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened'))::int as backlog,
                    count(*) filter (where i.created_at > ${at(7)}::timestamptz)::float8 / 7 as incoming,
-                   count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened') and i.resolution_due < ${now.toISOString()}::timestamptz)::int as overdue,
+                   count(*) filter (where i.status in ('new','assigned','in_progress','answered','reopened') and i.paused_at is null and i.resolution_due < ${now.toISOString()}::timestamptz)::int as overdue,
                    ${trendCols}
             from incidents i
             where i.status not in ('spam', 'rejected') and (i.resolved_at is null or i.resolved_at > ${at(days)}::timestamptz)

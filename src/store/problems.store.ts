@@ -75,7 +75,7 @@ export async function problemMap(db: Database, q: MapQuery): Promise<ProblemMap>
   const overdue = sql`(i.status in (${sql.join(
     OPEN.map((st) => sql`${st}`),
     sql`, `,
-  )}) and i.resolution_due < ${now.toISOString()}::timestamptz)
+  )}) and i.paused_at is null and i.resolution_due < ${now.toISOString()}::timestamptz)
       or (i.resolved_at is not null and i.resolved_at > i.resolution_due)`;
   const rows = await db.rows<{
     code: string | null;
