@@ -125,6 +125,30 @@ describe('personal data settings in Chromium', () => {
     await page.close();
   });
 
+  it('a renamed agency shows under its new name on the other settings pages without a reload', async () => {
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await logIn(page, t, 'admin.pd', 'admin-password-2026');
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('settings-agencies').click();
+    const row = page.locator('[data-testid="settings-row"][data-id="minzdrav"]');
+    await row.waitFor();
+    await row.locator('input').nth(1).fill('Минздрав (переименован)');
+    await row.getByTestId('row-save').click();
+    await expect
+      .poll(
+        async () =>
+          (await q<{ short_name: string }>(`select short_name from agencies where id = 'minzdrav'`))[0]!
+            .short_name,
+      )
+      .toBe('Минздрав (переименован)');
+    await page.getByTestId('settings-routing').click();
+    await page
+      .locator('select option', { hasText: 'Минздрав (переименован)' })
+      .first()
+      .waitFor({ state: 'attached' });
+    await page.close();
+  });
+
   it('the head of the center sees the periods but not citizens’ requests', async () => {
     await openAs('head.pd', 'head-password-2026');
     expect(await page.getByTestId('privacy-dialogRetentionDays').inputValue()).toBe('14');

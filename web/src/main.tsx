@@ -16,7 +16,7 @@ import { ProblemsPage } from './pages/Problems';
 import { ReportsPage } from './pages/Reports';
 import { SettingsPage } from './pages/Settings';
 import { SlaPage } from './pages/Sla';
-import { EMPTY_REFERENCE, RefContext, RefData } from './reference';
+import { EMPTY_REFERENCE, onReferenceChanged, RefContext, RefData } from './reference';
 import { navigate, useRoute, type Route } from './router';
 import { startStream, stopStream } from './stream';
 import type { AuthResponse, Reference, User } from './types';
@@ -56,19 +56,28 @@ function App() {
     if (userId === null) return;
     startStream();
     setRefError(null);
-    api
-      .get<Reference>('/reference')
-      .then((r) =>
-        setReference({
-          sectors: r.sectors ?? [],
-          municipalities: r.municipalities ?? [],
-          agencies: r.agencies ?? [],
-          statuses: r.statuses ?? [],
-          channels: r.channels ?? [],
-        }),
-      )
-      .catch((e: unknown) => setRefError(e));
-    return () => stopStream();
+    const load = () =>
+      api
+        .get<Reference>('/reference')
+        .then((r) =>
+          setReference({
+            sectors: r.sectors ?? [],
+            municipalities: r.municipalities ?? [],
+            agencies: r.agencies ?? [],
+            statuses: r.statuses ?? [],
+            channels: r.channels ?? [],
+          }),
+        )
+        .catch((e: unknown) => setRefError(e));
+    void load();
+    // Names and lists change with the settings: after a save here, and every 5 minutes for others' edits.
+    const off = onReferenceChanged(() => void load());
+    const timer = setInterval(() => void load(), 5 * 60_000);
+    return () => {
+      off();
+      clearInterval(timer);
+      stopStream();
+    };
   }, [userId]);
 
   const refData = useMemo(() => new RefData(reference), [reference]);

@@ -85,3 +85,15 @@ export const RefContext = createContext<RefData>(new RefData(EMPTY_REFERENCE));
 export function useReference(): RefData {
   return useContext(RefContext);
 }
+
+const CHANGED = 'otklik:reference-changed';
+
+/** Settings were saved: the names and lists every page uses are loaded again. */
+export function referenceChanged(): void {
+  window.dispatchEvent(new Event(CHANGED));
+}
+
+export function onReferenceChanged(fn: () => void): () => void {
+  window.addEventListener(CHANGED, fn);
+  return () => window.removeEventListener(CHANGED, fn);
+}

@@ -4,6 +4,7 @@
 import type { ComponentChildren, VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../api';
+import { referenceChanged } from '../../reference';
 import { Empty, ErrorLine, WhenLoaded, type Loaded } from '../../components';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -81,6 +82,7 @@ export function useRowEdit<T extends object>(
         setBase(stored);
         setEdits({});
         setSaved(true);
+        referenceChanged();
         return true;
       } catch (e) {
         if (e instanceof ApiError && e.status === 403) {
@@ -335,6 +337,7 @@ export function useMutation(onForbidden?: () => void) {
     setError(null);
     try {
       await fn();
+      referenceChanged();
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 403) {
