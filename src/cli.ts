@@ -9,7 +9,7 @@ import { createApp, type Role } from './app.ts';
 import { envTable, loadConfigOrExit } from './config.ts';
 import { isAppError } from './domain/errors.ts';
 import { ImportFileError, importFile, parseMapping } from './connectors/file-import.ts';
-import { openDatabase } from './store/db.ts';
+import { openDatabase, pgErrorCode } from './store/db.ts';
 import { ROLES, seedReferenceData } from './store/seed.ts';
 import { createStaffStore } from './store/staff.store.ts';
 import { createAuthStore } from './store/auth.store.ts';
@@ -445,8 +445,7 @@ async function staffCommand(rest: string[], config: ReturnType<typeof loadConfig
     return 0;
   } catch (err) {
     // A scope naming an unknown sector / agency / municipality breaks a foreign key: say so plainly.
-    const pgCode = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-    if (pgCode === '23503') {
+    if (pgErrorCode(err) === '23503') {
       console.error(
         `otklik staff add: unknown sector, agency or municipality in --role (${(err as Error).message})`,
       );

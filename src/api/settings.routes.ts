@@ -9,6 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { validateCalendarData } from '../domain/calendar.ts';
 import { calendarDataOf } from '../store/reference.store.ts';
+import { pgErrorCode } from '../store/db.ts';
 import * as s from '../store/schema.ts';
 import { ROLES } from '../store/seed.ts';
 import { audited } from './audit.ts';
@@ -41,16 +42,12 @@ const blankToNull = <T extends Record<string, unknown>>(o: T): T =>
     ]),
   ) as T;
 
-/** The PostgreSQL error code of a failed statement (drizzle wraps it in `cause`). */
-const pgCode = (err: unknown): string | undefined =>
-  (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
-
 /** Runs a write; a reference to a row that does not exist (23503) becomes 400 naming `field`, not a 500. */
 async function refsChecked<T>(field: string, reason: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (pgCode(err) === '23503') throw new ValidationError(field, reason);
+    if (pgErrorCode(err) === '23503') throw new ValidationError(field, reason);
     throw err;
   }
 }
@@ -161,7 +158,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await written(req, 'settings.routing_rule.create', 'routing_rule', req.body.id, null, row);
       return reply.code(201).send(row);
     } catch (err) {
-      const code = pgCode(err);
+      const code = pgErrorCode(err);
       if (code === '23505') throw new ConflictError(`routing rule ${req.body.id} exists`, { code: 'EXISTS' });
       if (code === '23503')
         throw new ValidationError('sector/agencyId/municipality', 'refers to something that does not exist');

@@ -141,3 +141,8 @@ function alive(pid: number): boolean {
 }
 
 export { sql };
+
+/** The PostgreSQL error code of a failed statement (`23503` foreign key, `23505` unique), wrapped or not. */
+export function pgErrorCode(err: unknown): string | undefined {
+  return (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+}

@@ -19,6 +19,35 @@ const dateOnly = new Intl.DateTimeFormat('ru-RU', {
   weekday: 'short',
 });
 
+const barnaulDate = new Intl.DateTimeFormat('ru-RU', {
+  timeZone: 'Asia/Barnaul',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+});
+
+/** «27.11.2026» — the Barnaul date of an instant; «—» for nothing. */
+export function fmtDate(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : barnaulDate.format(d);
+}
+
+/** Where citizens write from (`authors.platform`, the prefix of a source id). */
+export const PLATFORM_LABELS: Record<string, string> = {
+  telegram: 'Telegram',
+  vk: 'ВКонтакте',
+  pos: 'Платформа обратной связи',
+  api: 'API',
+  import: 'Импорт',
+};
+
+/** The platform of a source id (`telegram:123`, `vk:456`) in Russian. */
+export const platformOfSource = (sourceId: string): string => {
+  const platform = sourceId.split(':', 1)[0]!;
+  return PLATFORM_LABELS[platform] ?? sourceId;
+};
+
 /** «27.11.2026, 14:05» in Asia/Barnaul; «—» for nothing. */
 export function fmtDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
 import { IncidentTable, Pager, Select, useLoad, WhenLoaded } from '../components';
-import { labelOptions, OPEN_STATUSES, SENTIMENT_LABELS } from '../format';
+import { fmtDate, labelOptions, OPEN_STATUSES, SENTIMENT_LABELS } from '../format';
 import { useReference } from '../reference';
 import { href, navigate, rememberList, type Route } from '../router';
 import { useIncidentStream } from '../stream';
@@ -198,13 +198,7 @@ export function InboxPage({ route }: { route: Route }) {
 
 /** «01.11.2026 – 30.11.2026» for [from, to) given as instants (the end day is the one before `to`). */
 function periodText(from: string, to: string): string {
-  const day = (iso: string, minusMs = 0) =>
-    new Intl.DateTimeFormat('ru-RU', {
-      timeZone: 'Asia/Barnaul',
-      day: '2-digit',
-      month: '2-digit',
-      year: 'numeric',
-    }).format(new Date(new Date(iso).getTime() - minusMs));
-  if (from && to) return `${day(from)} – ${day(to, 1)}`;
-  return from ? `с ${day(from)}` : `до ${day(to, 1)}`;
+  const lastDay = (iso: string) => fmtDate(new Date(new Date(iso).getTime() - 1).toISOString());
+  if (from && to) return `${fmtDate(from)} – ${lastDay(to)}`;
+  return from ? `с ${fmtDate(from)}` : `до ${lastDay(to)}`;
 }

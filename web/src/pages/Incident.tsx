@@ -18,6 +18,7 @@ import {
   DRAFT_KIND_LABELS,
   EVENT_LABELS,
   fmtDateTime,
+  platformOfSource,
   fmtPercent,
   label,
   labelOptions,
@@ -76,9 +77,6 @@ const OUTBOUND_STATUSES: Record<string, { label: string; tag: string }> = {
   uncertain: { label: 'Не известно: сбой во время отправки', tag: 'tag-amber' },
   skipped: { label: 'Не отправлено: заявитель отписался', tag: 'tag-grey' },
 };
-
-const channelOf = (source: string) =>
-  source.startsWith('telegram') ? 'Telegram' : source.startsWith('vk') ? 'ВКонтакте' : source;
 
 async function loadIncident(id: string): Promise<Loaded> {
   const [incident, queue] = await Promise.all([
@@ -701,7 +699,7 @@ function Deliveries({ items }: { items: Outbound[] }) {
               <tr key={o.id} data-testid="delivery" data-status={o.status}>
                 <td>{fmtDateTime(o.sentAt ?? o.createdAt)}</td>
                 <td>
-                  {OUTBOUND_PURPOSES[o.purpose]}, {channelOf(o.source)}
+                  {OUTBOUND_PURPOSES[o.purpose]}, {platformOfSource(o.source)}
                 </td>
                 <td>
                   <span class={`tag ${st.tag}`}>{st.label}</span>

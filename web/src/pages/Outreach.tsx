@@ -14,7 +14,7 @@ import {
 } from '../../../src/responders/campaign-text.ts';
 import { api } from '../api';
 import { Empty, ErrorLine, Field, Notice, Select, useEvery, useLoad, WhenLoaded } from '../components';
-import { fmtDateTime, fmtNumber, fmtPercent, labelOptions } from '../format';
+import { fmtDateTime, fmtNumber, fmtPercent, labelOptions, PLATFORM_LABELS } from '../format';
 import { useReference } from '../reference';
 import type { AudienceCount, AuthResponse, CampaignItem, Page, SegmentItem, SegmentRules } from '../types';
 
@@ -24,7 +24,6 @@ const APPROVERS = ['center_head', 'direction_head', 'curator'];
 const LIVE = ['approved', 'running'];
 /** How often a running broadcast's statistics refresh. */
 const LIVE_MS = 3000;
-const PLATFORM_LABELS: Record<string, string> = { telegram: 'Telegram', vk: 'ВКонтакте' };
 
 /** The state of a campaign as a badge. */
 function CampaignStatus({ c, testid }: { c: CampaignItem; testid: string }) {

@@ -17,7 +17,15 @@ import {
   WhenLoaded,
   type Loaded,
 } from '../components';
-import { fmtDateTime, fmtPercent, incidentNumber, label, labelOptions, SENTIMENT_LABELS } from '../format';
+import {
+  fmtDateTime,
+  fmtPercent,
+  incidentNumber,
+  label,
+  labelOptions,
+  platformOfSource,
+  SENTIMENT_LABELS,
+} from '../format';
 import { useReference } from '../reference';
 import { href, navigate, type Route } from '../router';
 import type { DiscussionItem, DiscussionSummary, Page, PollItem, PollResults, SegmentItem } from '../types';
@@ -113,8 +121,6 @@ function Status({
     </span>
   );
 }
-
-const platformName = (sourceId: string) => (sourceId.startsWith('vk:') ? 'ВКонтакте' : 'Telegram');
 
 /** A button of a detail panel's actions. */
 function ActButton({
@@ -756,7 +762,7 @@ function DiscussionsTab({ selected, rights }: { selected: number | null; rights:
           <td>
             <Status labels={DISCUSSION_STATUS} status={d.status} />
           </td>
-          <td>{platformName(d.sourceId)}</td>
+          <td>{platformOfSource(d.sourceId)}</td>
           <td class="c-date">{fmtDateTime(d.publishedAt)}</td>
           <td class="c-num">{d.comments ?? 0}</td>
         </>
@@ -902,7 +908,7 @@ function DiscussionDetail({ id, rights, onChanged }: { id: number; rights: Right
               </dd>
               <dt>Площадка</dt>
               <dd>
-                {platformName(d.sourceId)}, {d.chatId}
+                {platformOfSource(d.sourceId)}, {d.chatId}
                 {d.postExternalId ? ` (пост ${d.postExternalId})` : ''}
               </dd>
               {d.publishedAt && (

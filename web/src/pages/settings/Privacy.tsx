@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { api, downloadFile } from '../../api';
 import { Empty, ErrorLine, Field, Notice, Select, useLoad, WhenLoaded } from '../../components';
-import { fmtDateTime, fmtNumber } from '../../format';
+import { fmtDateTime, fmtNumber, labelOptions, PLATFORM_LABELS } from '../../format';
 import { SettingsHead, useMutation } from './common';
 
 type Periods = { messageRetentionDays: number; dialogRetentionDays: number; auditRetentionDays: number };
@@ -49,13 +49,7 @@ const PERIODS: { key: keyof Periods; title: string; hint: string; min: number; m
   },
 ];
 
-const PLATFORMS = [
-  { value: 'telegram', label: 'Telegram' },
-  { value: 'vk', label: 'ВКонтакте' },
-  { value: 'pos', label: 'Платформа обратной связи' },
-  { value: 'api', label: 'API' },
-  { value: 'import', label: 'Импорт' },
-];
+const PLATFORMS = labelOptions(PLATFORM_LABELS);
 
 const REASONS: Record<string, string> = {
   retention: 'истёк срок хранения',
@@ -284,7 +278,7 @@ function Requests() {
                 <tr key={c.id} data-testid="privacy-citizen">
                   <td>{c.id}</td>
                   <td>
-                    {PLATFORMS.find((p) => p.value === c.platform)?.label ?? c.platform} {c.externalId}
+                    {PLATFORM_LABELS[c.platform] ?? c.platform} {c.externalId}
                   </td>
                   <td>{c.name ?? '—'}</td>
                   <td class="num">{fmtNumber(c.messages)}</td>
