@@ -166,6 +166,34 @@ describe('weekly governor report', () => {
     } finally {
       await q(`update incidents set status = 'assigned', resolved_at = null where id = $1`, [overdueId]);
     }
+
+    // Waiting for the citizen's details at the week's end: not overdue then — whether the pause still stands
+    // or has closed since (then it is in `pauses`).
+    const overdueNow = async () => {
+      const x = (await (await api('GET', '/reports/weekly', API_TOKEN)).json()) as typeof r;
+      return [
+        x.figures.find((f) => f.key === 'overdue')!.value,
+        x.sectors.find((s) => s.code === 'roads')!.overdue,
+        x.overdue.length,
+      ];
+    };
+    await q(`update incidents set paused_at = $2 where id = $1`, [overdueId, at(2)]);
+    try {
+      expect(await overdueNow()).toEqual([0, 0, 0]);
+      await q(`update incidents set paused_at = null, pauses = $2::jsonb where id = $1`, [
+        overdueId,
+        JSON.stringify([{ from: at(2).toISOString(), to: new Date().toISOString() }]),
+      ]);
+      expect(await overdueNow()).toEqual([0, 0, 0]);
+      // A pause that had closed before the week's end does not excuse it.
+      await q(`update incidents set pauses = $2::jsonb where id = $1`, [
+        overdueId,
+        JSON.stringify([{ from: at(2).toISOString(), to: at(3).toISOString() }]),
+      ]);
+      expect(await overdueNow()).toEqual([1, 1, 1]);
+    } finally {
+      await q(`update incidents set paused_at = null, pauses = '[]'::jsonb where id = $1`, [overdueId]);
+    }
   });
 
   it('renders the same figures as PDF and XLSX', async () => {

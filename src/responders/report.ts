@@ -187,11 +187,16 @@ export async function buildWeeklyReport(
     const neg = rows.find((r) => r.keys.sentiment === 'negative')?.value ?? 0;
     return all ? neg / all : null;
   };
-  // Overdue at the end of a week: past its resolution deadline then and not resolved by then. The headline,
-  // the sector column and the list all count by this one rule, so they add up for a past week too.
+  // Overdue at the end of a week: past its resolution deadline then, not resolved by then and its clock not
+  // paused then (a details request stands, or one that stood at that moment and has closed since: `pauses`
+  // keeps the closed ones). The headline, the sector column and the list all count by this one rule, so they
+  // add up for a past week too.
   const overdueAsOf = (t: Date) =>
     sql`resolution_due < ${t} and created_at < ${t} and (resolved_at is null or resolved_at > ${t})
-        and status not in ('rejected', 'spam')`;
+        and status not in ('rejected', 'spam')
+        and not (paused_at is not null and paused_at <= ${t})
+        and not exists (select 1 from jsonb_array_elements(pauses) p
+                        where (p->>'from')::timestamptz <= ${t} and (p->>'to')::timestamptz > ${t})`;
   const overdueAt = (t: Date) => countSql(sql`select count(*) as n from incidents where ${overdueAsOf(t)}`);
 
   const pair = async (
