@@ -75,7 +75,7 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
             Type.String({ pattern: `^(${ALERT_KINDS.join('|')})(,(${ALERT_KINDS.join('|')}))*$` }),
           ),
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
         }),
       },
       config: { access: 'analytics.read' },
@@ -101,7 +101,7 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/alerts/:id/ack',
     {
-      schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) },
+      schema: { params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }) },
       config: { access: 'alerts.ack' },
     },
     async (req) => {

@@ -58,6 +58,38 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (p?.kind === 'staff') req.staff = p.member;
   });
 
+  /**
+   * The drafts as `staff` may see them: the suggested replies (approved before, for similar incidents of any
+   * sector) only of incidents within the caller's read scope — a reply names the appeal, its address, result.
+   */
+  async function viewsFor(staff: StaffMember, drafts: readonly ReplyDraftRow[]) {
+    const ids = [...new Set(drafts.flatMap((d) => d.suggestions.map((x) => x.incidentId)))];
+    const rows = ids.length
+      ? await app.services.database.query<{
+          id: number;
+          sector: string;
+          agency_id: string | null;
+          municipality: string | null;
+        }>(`select id, sector, agency_id, municipality from incidents where id = any($1::bigint[])`, [ids])
+      : [];
+    const readable = new Set(
+      rows
+        .filter((r) =>
+          can(staff.grants, 'read', {
+            sector: r.sector,
+            agencyId: r.agency_id,
+            municipality: r.municipality,
+          }),
+        )
+        .map((r) => Number(r.id)),
+    );
+    return drafts.map((d) => ({
+      ...draftView(d),
+      suggestions: d.suggestions.filter((x) => readable.has(x.incidentId)),
+    }));
+  }
+  const viewFor = async (staff: StaffMember, d: ReplyDraftRow) => (await viewsFor(staff, [d]))[0]!;
+
   async function loadScoped(id: number, staff: StaffMember, action: 'read' | 'approve') {
     const d = await app.services.outbox.draft(id);
     if (!d) throw new NotFoundError('draft', String(id));
@@ -88,9 +120,9 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
               Type.Array(Type.Union(DRAFT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 5 }),
             ),
             sector: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
-            incident: Type.Optional(Type.Integer({ minimum: 1 })),
+            incident: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
             limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-            offset: Type.Integer({ minimum: 0, default: 0 }),
+            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
           },
           { additionalProperties: false },
         ),
@@ -119,7 +151,8 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limit: req.query.limit,
         offset: req.query.offset,
       });
-      return { total: r.total, items: r.items.map((d) => ({ ...draftView(d), sector: d.sector })) };
+      const views = await viewsFor(staff, r.items);
+      return { total: r.total, items: r.items.map((d, i) => ({ ...views[i]!, sector: d.sector })) };
     },
   );
 
@@ -132,7 +165,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Without access to personal data: the summary (a citizen's words) masked, no chats of citizens.
       const pd = canSeePersonalData(req.principal);
       return {
-        ...draftView(d),
+        ...(await viewFor(req.staff!, d)),
         incident: {
           id: inc.id,
           status: inc.status,
@@ -170,7 +203,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         after: { text: r.text },
         ip: req.ip,
       });
-      return draftView(r);
+      return viewFor(req.staff!, r);
     },
   );
 
@@ -190,14 +223,33 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'drafts.decide' },
     },
     async (req) => {
-      const { d, scope } = await loadScoped(req.params.id, req.staff!, 'approve');
-      const r = await svc().approve(
-        d,
-        scope,
-        req.staff!,
-        req.body.text,
-        req.body.acceptFailedChecks === true,
-      );
+      const staff = req.staff!;
+      const { d, scope } = await loadScoped(req.params.id, staff, 'approve');
+      // A changed text is an edit first (re-checked, back to pending, approvals again). It is decided here,
+      // before anything is written: the edit used to be stored (and not audited) even when the approval that
+      // followed was refused — by role, or by its checks.
+      let draft = d;
+      const text = req.body.text?.trim();
+      if (text !== undefined && text !== d.text) {
+        if (!['pending', 'approved_once'].includes(d.status))
+          throw new ConflictError(`draft ${d.id} is already ${d.status}`, { code: 'DRAFT_DECIDED' });
+        if (!can(staff.grants, 'approve', scope))
+          throw new ForbiddenError(
+            "a changed text needs the first approval again, and that is SMM's: approve the text as it is",
+            { code: 'FORBIDDEN_ROLE' },
+          );
+        draft = await svc().edit(d, text, staff);
+        await app.services.audit({
+          actor: `staff:${staff.login}`,
+          action: 'draft.edit',
+          entity: 'reply_draft',
+          entityId: d.id,
+          before: { text: d.text },
+          after: { text: draft.text },
+          ip: req.ip,
+        });
+      }
+      const r = await svc().approve(draft, scope, staff, undefined, req.body.acceptFailedChecks === true);
       await app.services.audit({
         actor: `staff:${req.staff!.login}`,
         action: 'draft.approve',
@@ -208,7 +260,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ip: req.ip,
       });
       app.services.live.publishId(d.incidentId);
-      return { ...draftView(r.draft), queued: r.queued, recipients: r.recipients };
+      return { ...(await viewFor(staff, r.draft)), queued: r.queued, recipients: r.recipients };
     },
   );
 
@@ -239,7 +291,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         after: { status: 'rejected', reason: req.body.reason },
         ip: req.ip,
       });
-      return draftView(r);
+      return viewFor(req.staff!, r);
     },
   );
 };

@@ -115,20 +115,21 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         label,
         actor: actorName(req.principal),
       });
-      await app.services.audit({
-        actor: actorName(req.principal),
-        action: 'label.create',
-        entity: 'message',
-        entityId: req.params.id,
-        before: r.ok ? { [task]: r.label.previous } : undefined,
-        after: { [task]: label },
-        ip: req.ip,
-      });
+      // A refused correction changed nothing: the audit trail records only the ones that were stored.
       if (!r.ok && r.reason === 'not_found') throw new NotFoundError('message', String(req.params.id));
       if (!r.ok)
         throw new ConflictError(`message ${req.params.id} has not been analysed yet; correct it later`, {
           code: 'MESSAGE_NOT_ANALYZED',
         });
+      await app.services.audit({
+        actor: actorName(req.principal),
+        action: 'label.create',
+        entity: 'message',
+        entityId: req.params.id,
+        before: { [task]: r.label.previous },
+        after: { [task]: label },
+        ip: req.ip,
+      });
       const l = r.label;
       return reply
         .code(201)

@@ -44,7 +44,7 @@ export interface OutreachServices {
   kick(campaignId: number, delayMs?: number): Promise<void>;
 }
 
-const Id = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const Id = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 const Codes = (max: number) => Type.Optional(Type.Array(Type.String({ maxLength: 60 }), { maxItems: max }));
 const Rules = Type.Object(
   {
@@ -76,7 +76,7 @@ const CampaignBody = Type.Object(
         { maxItems: MAX_BUTTONS },
       ),
     ),
-    segmentId: Type.Integer({ minimum: 1 }),
+    segmentId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     channel: Channel,
     scheduledAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
   },
@@ -369,7 +369,7 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
             }),
           ),
           limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
         }),
       },
       config: R,
@@ -410,7 +410,7 @@ const api: FastifyPluginAsyncTypebox = async (app) => {
             ),
           ),
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
         }),
       },
       config: R,

@@ -19,18 +19,20 @@ export interface Participation {
   discussions: Discussions;
 }
 
-const Id = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const Id = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 const Channel = Type.Union([Type.Literal('telegram'), Type.Literal('vk'), Type.Literal('all')]);
 const Mode = Type.Union([Type.Literal('buttons'), Type.Literal('native')]);
 const Page = {
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
 };
 const PollBody = Type.Object(
   {
     question: Type.String({ minLength: 1, maxLength: 300 }),
     options: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 2, maxItems: 10 }),
-    segmentId: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    segmentId: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()]),
+    ),
     channel: Channel,
     mode: Type.Optional(Mode),
     closesAt: Type.String({ format: 'date-time' }),
@@ -129,7 +131,7 @@ export const participationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         querystring: Type.Object({
-          segmentId: Type.Optional(Type.Integer({ minimum: 1 })),
+          segmentId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
           channel: Type.Optional(Channel),
         }),
       },

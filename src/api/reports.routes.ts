@@ -35,7 +35,11 @@ const ChatId = Type.String({ pattern: '^-?\\d{1,20}$|^@[A-Za-z0-9_]{5,32}$', max
 function weekFrom(date: string | undefined, now = new Date()): Date {
   if (!date) return new Date(weekStart(now).getTime() - 7 * 86_400_000);
   const t = new Date(`${date}T12:00:00+07:00`);
-  if (Number.isNaN(t.getTime())) throw new ValidationError('week', 'is not a valid date');
+  // `2025-02-31` is not a day (Date would roll it over to March), nor is a year the platform never saw.
+  const year = Number(date.slice(0, 4));
+  if (Number.isNaN(t.getTime()) || t.toISOString().slice(0, 10) !== date)
+    throw new ValidationError('week', 'is not a valid date');
+  if (year < 2000) throw new ValidationError('week', 'is before the year 2000');
   const from = weekStart(t);
   if (from.getTime() > now.getTime()) throw new ValidationError('week', 'is in the future');
   return from;
@@ -106,7 +110,12 @@ export const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/reports/:id/:format',
     {
       config: { access: 'analytics.read' },
-      schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }), format: Format }) },
+      schema: {
+        params: Type.Object({
+          id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+          format: Format,
+        }),
+      },
     },
     async (req, reply) => {
       assertRegionWide(req.principal);

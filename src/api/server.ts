@@ -2,7 +2,12 @@
  * The fastify app: composes plugins and routes, one error handler that maps AppError codes to HTTP
  * statuses and hides 5xx details (STYLE.md, habits 8–10). listen() is the caller's business.
  */
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
@@ -120,6 +125,30 @@ export interface BuildApiOptions {
   bodyLimit?: number;
 }
 
+/** The years a date from outside may name (`format: 'date-time'`: periods, schedules, postedAt). */
+export const DATE_TIME_RANGE = { from: 1970, to: 2099 } as const;
+const DATE_TIME_REASON = `must be a date-time with a time zone (ISO 8601, e.g. 2025-03-01T09:00:00+07:00) in the years ${DATE_TIME_RANGE.from}–${DATE_TIME_RANGE.to}`;
+
+type Ajv = Parameters<NonNullable<NonNullable<FastifyServerOptions['ajv']>['onCreate']>>[0];
+
+/**
+ * `format: 'date-time'` of every schema, limited to DATE_TIME_RANGE: RFC 3339 admits the year 0000 and
+ * 9999, and PostgreSQL refuses the year 0 (and a period reaching before it): such a date was a 500.
+ */
+function limitDateTimes(ajv: Ajv): void {
+  const std = ajv.formats['date-time'] as { validate: (s: string) => boolean } | undefined;
+  const lo = Date.UTC(DATE_TIME_RANGE.from, 0, 1);
+  const hi = Date.UTC(DATE_TIME_RANGE.to + 1, 0, 1);
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) => {
+      if (std && !std.validate(s)) return false;
+      const t = Date.parse(s);
+      return t >= lo && t < hi;
+    },
+  });
+}
+
 export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger || undefined,
@@ -127,7 +156,10 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     // Per-request access logs would flood the log at ingest rates; errors are logged by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    ajv: {
+      customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false },
+      onCreate: limitDateTimes,
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The route table, collected before any plugin registers a route (issue 9: every route must name an
@@ -188,7 +220,12 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
           missing && field !== missing
             ? `${field ? `${field}.` : ''}${missing}`.replace(/^body\./, '')
             : field,
-        reason: missing ? 'is required' : (first?.message ?? err.message),
+        reason: missing
+          ? 'is required'
+          : first?.keyword === 'format' &&
+              (first.params as { format?: string } | undefined)?.format === 'date-time'
+            ? DATE_TIME_REASON
+            : (first?.message ?? err.message),
         message: `${err.validationContext ?? 'request'} is invalid: ${err.message}`,
       });
     }

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { validateCalendarData } from '../domain/calendar.ts';
 import { calendarDataOf } from '../store/reference.store.ts';
@@ -93,6 +93,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const [before] = await db().select().from(s.sectorBlocks).where(eq(s.sectorBlocks.code, req.params.id));
       if (!before) throw new NotFoundError('sector block', req.params.id);
+      if (!Object.keys(req.body).length) return before; // nothing to change: no write, no audit entry
       const [after] = await db()
         .update(s.sectorBlocks)
         .set(req.body)
@@ -127,6 +128,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const [before] = await db().select().from(s.agencies).where(eq(s.agencies.id, req.params.id));
       if (!before) throw new NotFoundError('agency', req.params.id);
+      if (!Object.keys(req.body).length) return before;
       const [after] = await db()
         .update(s.agencies)
         .set(req.body)
@@ -184,6 +186,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const [before] = await db().select().from(s.routingRules).where(eq(s.routingRules.id, req.params.id));
       if (!before) throw new NotFoundError('routing rule', req.params.id);
+      if (!Object.keys(req.body).length) return before;
       const [after] = await refsChecked('agencyId', 'refers to an agency that does not exist', () =>
         db().update(s.routingRules).set(req.body).where(eq(s.routingRules.id, req.params.id)).returning(),
       );
@@ -369,6 +372,28 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .map((g) => ({ role: g.role, sector: g.sector, agencyId: g.agencyId, municipality: g.municipality })),
     }));
   };
+  /**
+   * The staff bot knows who pressed a button by the Telegram id: two active users with one id would act with
+   * whichever grants the database returns first.
+   */
+  async function assertTelegramFree(telegramUserId: string | null | undefined, userId?: number) {
+    if (!telegramUserId) return;
+    const [other] = await db()
+      .select({ login: s.staffUsers.login })
+      .from(s.staffUsers)
+      .where(
+        and(
+          eq(s.staffUsers.telegramUserId, telegramUserId),
+          eq(s.staffUsers.active, true),
+          userId === undefined ? undefined : ne(s.staffUsers.id, userId),
+        ),
+      );
+    if (other)
+      throw new ConflictError(`Telegram id ${telegramUserId} belongs to ${other.login}`, {
+        code: 'TELEGRAM_ID_IN_USE',
+        details: { field: 'telegramUserId', login: other.login },
+      });
+  }
   app.get('/settings/users', { config: U }, async () => ({ items: await userList() }));
   app.post(
     '/settings/users',
@@ -388,8 +413,13 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: U,
     },
     async (req, reply) => {
-      if (await app.services.staff.byLogin(req.body.login))
-        throw new ConflictError(`login ${req.body.login} exists`, { code: 'EXISTS' });
+      // A deactivated user keeps the login (the unique index would turn the insert into a 500).
+      const [taken] = await db()
+        .select({ id: s.staffUsers.id })
+        .from(s.staffUsers)
+        .where(eq(s.staffUsers.login, req.body.login));
+      if (taken) throw new ConflictError(`login ${req.body.login} exists`, { code: 'EXISTS' });
+      await assertTelegramFree(req.body.telegramUserId);
       const m = await refsChecked(
         'grants',
         'a sector, agency or municipality of a grant does not exist',
@@ -414,7 +444,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/settings/users/:id',
     {
       schema: {
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
         body: Type.Object(
           {
             name: Opt(Type.String({ minLength: 2, maxLength: 200 })),
@@ -432,6 +462,12 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const before = (await userList()).find((u) => u.id === req.params.id);
       if (!before) throw new NotFoundError('staff user', String(req.params.id));
       const { password, grants, ...fields } = req.body;
+      await assertTelegramFree(
+        fields.telegramUserId === undefined && fields.active === true
+          ? before.telegramUserId // reactivated: its id must still be its own
+          : fields.telegramUserId,
+        req.params.id,
+      );
       await refsChecked('grants', 'a sector, agency or municipality of a grant does not exist', () =>
         app.services.database.db.transaction(async (tx) => {
           if (Object.keys(fields).length)
@@ -468,7 +504,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           entity: Opt(Type.String({ maxLength: 50 })),
           entityId: Opt(Type.String({ maxLength: 100 })),
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
         }),
       },
       config: U,
