@@ -121,7 +121,35 @@ interface DialogData {
 }
 
 const SUB_TOPICS = SECTORS.filter((s) => s.code !== 'other');
-const MAX_TEXT = 4000;
+/**
+ * The longest text kept from one message (the ingest API's own limit). Telegram and VK allow 4096
+ * characters, so nothing a citizen can send is cut.
+ */
+const MAX_TEXT = 20_000;
+
+/**
+ * At most `max` UTF-16 units, never ending in the first half of a surrogate pair: a lone surrogate cannot
+ * be stored, and the update carrying it would be refused (silence) or retried for ever (a stuck long poll).
+ */
+export function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
+/** Something to read: a letter or a digit (a text of emoji, punctuation or symbols only has none). */
+const hasWords = (s: string) => /[\p{L}\p{N}]/u.test(s);
+/** A new appeal needs a letter: emoji, punctuation or a bare number alone are not a problem described. */
+const hasLetters = (s: string) => /\p{L}/u.test(s);
+
+/** How to name what came before the words: a location, else photos, else a video, else a file. */
+function attachmentKind(attachments: readonly Attachment[]): T.AttachmentKind {
+  const has = (type: string) => attachments.some((a) => a.type === type);
+  if (has('location')) return 'location';
+  if (has('photo')) return 'photo';
+  if (has('video')) return 'video';
+  return has('document') ? 'document' : 'photo';
+}
 
 export interface CitizenDialog {
   handle(input: DialogInput): Promise<DialogReply[]>;
@@ -153,6 +181,15 @@ function onlyPlace(text: string, match: MunicipalityMatch): boolean {
 /** A short answer that may be (part of) a place name, to be looked up among the municipalities. */
 function nameFragment(text: string): boolean {
   return text.length <= 40 && !/\d/.test(text) && wordsOf(text).length <= 2;
+}
+
+/** A text that answers «which town or district?»: a short fragment, or a known name and nothing more. */
+function placeAnswer(text: string): boolean {
+  const t = text.trim();
+  if (!t) return false;
+  if (nameFragment(t)) return true;
+  const found = findMunicipality(t) ?? (t.length < 60 ? findMunicipality(`в ${t}`) : null);
+  return found !== null && onlyPlace(t, found);
 }
 
 /**
@@ -331,9 +368,14 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     if (b?.startsWith('sat')) return undefined;
     if (b) return [prompt(T.ASK_MUNICIPALITY, await municipalityButtons('muni'))];
 
-    const text = input.text.trim().slice(0, MAX_TEXT);
+    const said = clip(input.text.trim(), MAX_TEXT);
+    // Emoji or punctuation alone add nothing to the appeal's text (a number may: a house, a flat).
+    const text = hasWords(said) ? said : '';
     if (!text && !input.attachments.length)
-      return [prompt(T.ONLY_TEXT), prompt(T.ASK_MUNICIPALITY, await municipalityButtons('muni'))];
+      return [
+        prompt(said ? T.NO_WORDS : T.ONLY_TEXT),
+        prompt(T.ASK_MUNICIPALITY, await municipalityButtons('muni')),
+      ];
     const next: PendingAppeal = { ...pending, attachments: [...pending.attachments, ...input.attachments] };
     const part = { externalId: input.externalId, text };
     const withText = (): PendingAppeal => ({ ...next, parts: [...(next.parts ?? []), part] });
@@ -349,8 +391,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     const ask = async (text: string) => [prompt(text, await municipalityButtons('muni'))];
     if (!text) {
       await save(next);
-      const kind = input.attachments.some((a) => a.type === 'location') ? 'location' : 'photo';
-      return ask(T.needWordsPending(kind));
+      return ask(T.needWordsPending(attachmentKind(input.attachments)));
     }
     // A name the gazetteer knows («Рубцовск», «в Тальменском районе», «Бийск, ул. Ленина, 5») settles it;
     // whatever else the text says is added to the appeal.
@@ -384,7 +425,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     state: string,
     data: DialogData,
   ): Promise<DialogReply[]> {
-    const text = input.text.trim().slice(0, MAX_TEXT);
+    const text = clip(input.text.trim(), MAX_TEXT);
     const of = input.editOf!;
     if (!text) return [];
     const p = data.pending;
@@ -434,7 +475,10 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     keep: DialogData | undefined,
     commented = false,
   ): Promise<DialogReply[]> {
-    await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { unresolved });
+    // Only the citizen who rated it may say it is not solved (button data can be forged): nothing stored,
+    // nothing reopened otherwise.
+    if (!(await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { unresolved })))
+      return [prompt(T.SCORE_NOT_YOURS), ...(keep ? await pendingReminder('await_municipality', keep) : [])];
     if (unresolved && (await deps.reopen?.(incidentId, score))) {
       if (keep) return [prompt(T.REOPENED), ...(await pendingReminder('await_municipality', keep))];
       await citizens.setDialog(input.source, input.chatId, 'ready', {});
@@ -557,7 +601,8 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     }
     if (data.searching && input.text) {
       const codes = searchMunicipalities(input.text);
-      if (!codes.length) return [prompt(T.notFound(input.text.slice(0, 60)))];
+      if (!codes.length)
+        return [prompt(T.notFound(clip(input.text.trim(), 60)), await municipalityButtons('subm'))];
       return [
         prompt(
           T.CHOOSE_FOUND,
@@ -612,6 +657,15 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     // An edit by someone who never consented: nothing of theirs is stored, so nothing to record or say.
     if (input.editOf && !consented) return [];
     // Consent answers come first: nothing else is possible without consent.
+    // A consent button of an older message (each answer before consent carries them; VK keeps them all)
+    // pressed after consenting changes nothing: the moment of consent and the conversation stay as they are.
+    if (consented && (input.button === 'consent:yes' || input.button === 'consent:no')) {
+      const dialog = await citizens.dialog(input.source, input.chatId);
+      return [
+        prompt(input.button === 'consent:yes' ? T.CONSENT_ALREADY : T.CONSENT_STILL_GIVEN),
+        ...(await pendingReminder(dialog?.state ?? 'ready', (dialog?.data ?? {}) as DialogData)),
+      ];
+    }
     if (input.button === 'consent:yes') {
       await citizens.giveConsent(input.platform, input.user.id, input.user.name ?? null);
       await citizens.setDialog(input.source, input.chatId, 'ready', {});
@@ -626,7 +680,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
           topics: [],
           municipality: author.municipality,
         });
-      if (!consented) return [ephemeral(T.UNSUBSCRIBED)];
+      if (!consented) return [ephemeral(T.UNSUBSCRIBED_ONLY)];
       return [prompt(T.UNSUBSCRIBED, [[{ text: T.BTN_WITHDRAW, data: 'consent:withdraw' }]])];
     }
     if (input.button === 'consent:withdraw') {
@@ -708,9 +762,11 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         ];
     }
 
+    // While the subscription asks for a name, a name is searched; a sentence is an appeal, not a query.
     if (
       state === 'subscribe' &&
-      (input.button?.startsWith('sub') || (data.searching && !input.button && !input.attachments.length))
+      (input.button?.startsWith('sub') ||
+        (data.searching && !input.button && !input.attachments.length && placeAnswer(input.text)))
     )
       return handleSubscribe(input, data);
 
@@ -726,7 +782,8 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     if (sat) {
       const incidentId = Number(sat[1]);
       const score = Number(sat[2]);
-      await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { score });
+      if (!(await citizens.saveSatisfaction(incidentId, input.platform, input.user.id, { score })))
+        return [prompt(T.SCORE_NOT_YOURS), ...(keep ? await pendingReminder(state, data) : [])];
       const solvedButtons = [
         [
           { text: T.BTN_SOLVED, data: `satr:${incidentId}:yes:${score}` },
@@ -807,16 +864,23 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     if (album && data.album?.id === album && data.album.appeal) {
       const joined = await citizens.appendToMessage(input.source, data.album.appeal, {
         externalId: input.externalId,
-        text: input.text.trim().slice(0, MAX_TEXT),
+        text: clip(input.text.trim(), MAX_TEXT),
         attachments: input.attachments,
       });
       if (joined) return [];
     }
 
     // An appeal, or a part of one.
-    const text = input.text.trim().slice(0, MAX_TEXT);
+    const said = clip(input.text.trim(), MAX_TEXT);
     const attachments = [...(data.draft ?? []), ...input.attachments];
-    if (!text && !input.attachments.length) return [prompt(T.ONLY_TEXT)]; // a sticker, a voice message…
+    if (!said && !input.attachments.length) return [prompt(T.ONLY_TEXT)]; // a sticker, a voice message…
+    // The answer to a question the agency asked joins that incident, and there a number is an answer too
+    // («which entrance?» — «5»). A new appeal needs letters: emoji alone or a bare number (a score typed
+    // instead of pressed) describe no problem.
+    const waiting = said ? await citizens.waitingIncident(input.platform, input.user.id) : undefined;
+    const text = hasLetters(said) || (waiting && hasWords(said)) ? said : '';
+    if (!text && !input.attachments.length)
+      return [prompt(/^[1-5]$/.test(said) ? T.SCORE_BY_BUTTON : T.NO_WORDS)];
     if (!text) {
       // Photos before the words; the items of one album are acknowledged once.
       const sameAlbum = Boolean(album) && data.album?.id === album;
@@ -825,8 +889,7 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         ...(album ? { album: { id: album } } : {}),
       });
       if (sameAlbum) return [];
-      const kind = input.attachments.some((a) => a.type === 'location') ? 'location' : 'photo';
-      return [prompt(T.needWords(kind))];
+      return [prompt(T.needWords(attachmentKind(input.attachments)))];
     }
     const appeal: PendingAppeal = {
       externalId: input.externalId,
@@ -836,7 +899,6 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       url: input.url,
     };
     // The answer to a question the agency asked: it joins that incident and restarts its clock.
-    const waiting = await citizens.waitingIncident(input.platform, input.user.id);
     if (waiting) return answerDetails(input, appeal, waiting);
     const found = findMunicipality(text);
     if (found) return register(input, appeal, found.code);

@@ -229,6 +229,49 @@ interface VkMessage {
   reply_message?: { id?: number; conversation_message_id?: number };
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The attachments of a forwarded message, read defensively (the webhook checks the message, not its forwards). */
+function forwardedAttachments(f: Record<string, unknown>): Attachment[] {
+  const attachments = (Array.isArray(f.attachments) ? f.attachments : [])
+    .filter((a): a is Record<string, unknown> & { type: string } => isObj(a) && typeof a.type === 'string')
+    .map((a) => ({
+      type: a.type,
+      photo:
+        isObj(a.photo) && Array.isArray(a.photo.sizes)
+          ? {
+              sizes: (a.photo.sizes as unknown[]).filter(
+                (x): x is { url: string; width: number } =>
+                  isObj(x) && typeof x.url === 'string' && typeof x.width === 'number',
+              ),
+            }
+          : undefined,
+      doc: isObj(a.doc) && typeof a.doc.url === 'string' ? { url: a.doc.url } : undefined,
+    }));
+  const c = isObj(f.geo) && isObj(f.geo.coordinates) ? f.geo.coordinates : undefined;
+  const geo =
+    c && typeof c.latitude === 'number' && typeof c.longitude === 'number'
+      ? { coordinates: { latitude: c.latitude, longitude: c.longitude } }
+      : undefined;
+  return attachmentsOf({ attachments, geo });
+}
+
+/**
+ * What the citizen forwarded (`fwd_messages`, a forward inside a forward included, to a sane depth): a
+ * forwarded message is the citizen's appeal as much as typed words are — Telegram puts a forward's text in
+ * the message itself, VK only in `fwd_messages`.
+ */
+function forwardsOf(m: unknown, depth = 0): { text: string; attachments: Attachment[] }[] {
+  if (depth >= 5 || !isObj(m) || !Array.isArray(m.fwd_messages)) return [];
+  return m.fwd_messages
+    .filter(isObj)
+    .flatMap((f) => [
+      { text: typeof f.text === 'string' ? f.text.trim() : '', attachments: forwardedAttachments(f) },
+      ...forwardsOf(f, depth + 1),
+    ]);
+}
+
 function attachmentsOf(m: { attachments?: VkMessage['attachments']; geo?: VkMessage['geo'] }): Attachment[] {
   const out: Attachment[] = [];
   for (const a of m.attachments ?? []) {
@@ -290,8 +333,11 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
         /* not our payload: treat as text */
       }
     }
-    const text = (m.text ?? '').trim();
-    if (!button && !command) command = TEXT_COMMANDS[text.toLowerCase()];
+    const own = (m.text ?? '').trim();
+    if (!button && !command) command = TEXT_COMMANDS[own.toLowerCase()];
+    // The citizen's own words first, then the texts and attachments of what they forwarded.
+    const forwards = button || command ? [] : forwardsOf(m);
+    const text = [own, ...forwards.map((f) => f.text)].filter(Boolean).join('\n\n');
     const input: DialogInput = {
       source,
       platform: 'vk',
@@ -302,7 +348,7 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
       command,
       button,
       text: button || command ? '' : text,
-      attachments: attachmentsOf(m),
+      attachments: [...attachmentsOf(m), ...forwards.flatMap((f) => f.attachments)],
       raw: m,
     };
     await deliverReplies(opts, input, await opts.dialog.handle(input));

@@ -39,6 +39,14 @@ export const CONSENT_REFUSED =
   'не сохранили. Вы можете обратиться через платформу обратной связи «Госуслуги. Решаем вместе». ' +
   'Если передумаете, отправьте /start.';
 
+/** «Даю согласие» of an old message pressed by a citizen who has consented already. */
+export const CONSENT_ALREADY =
+  'Ваше согласие на обработку персональных данных уже получено, повторно давать его не нужно.';
+/** «Не даю согласия» of an old message pressed after consenting: nothing changes, and we say how to withdraw. */
+export const CONSENT_STILL_GIVEN =
+  'Ваше согласие на обработку персональных данных уже получено и действует, ваши обращения сохранены. ' +
+  'Если хотите отозвать согласие, отправьте /stop и нажмите кнопку «Отозвать согласие».';
+
 export const CONSENT_WITHDRAWN =
   'Согласие на обработку персональных данных отозвано, подписки отключены. Новые обращения через бот ' +
   'мы сможем принять, только если вы снова дадите согласие (/start).';
@@ -59,8 +67,9 @@ export const ASK_MUNICIPALITY =
 export const ASK_MUNICIPALITY_SUB = 'Выберите ваш город или район:';
 export const ASK_SEARCH = 'Напишите название города или района, например: Бийск или Тальменский район.';
 export const CHOOSE_FOUND = 'Выберите, пожалуйста, из найденного:';
+/** The subscription's search found nothing (that menu has no «skip»: the list of municipalities follows). */
 export const notFound = (q: string) =>
-  `Не нашли «${q}» среди городов и районов края. Попробуйте написать иначе или нажмите «${BTN_SKIP}».`;
+  `Не нашли «${q}» среди городов и районов края. Напишите название иначе или выберите из списка.`;
 
 // While the bot waits for the municipality of an appeal nothing the citizen sends is dropped.
 export const notFoundAdded = (q: string) =>
@@ -69,8 +78,22 @@ export const notFoundAdded = (q: string) =>
 export const ADDED_ASK_MUNICIPALITY =
   'Добавили это к вашему обращению. Осталось уточнить, в каком городе или районе края это случилось: ' +
   `выберите из списка или нажмите «${BTN_SKIP}».`;
-export const needWordsPending = (kind: 'photo' | 'location') =>
-  `${kind === 'photo' ? 'Фото добавлено' : 'Геопозиция добавлена'} к вашему обращению. Осталось уточнить, ` +
+/** What came before the words of an appeal: photos, a video, a file, a location. */
+export type AttachmentKind = 'photo' | 'video' | 'document' | 'location';
+const RECEIVED: Record<AttachmentKind, string> = {
+  photo: 'Фото получено',
+  video: 'Видео получено',
+  document: 'Файл получен',
+  location: 'Геопозиция получена',
+};
+const ADDED: Record<AttachmentKind, string> = {
+  photo: 'Фото добавлено',
+  video: 'Видео добавлено',
+  document: 'Файл добавлен',
+  location: 'Геопозиция добавлена',
+};
+export const needWordsPending = (kind: AttachmentKind) =>
+  `${ADDED[kind]} к вашему обращению. Осталось уточнить, ` +
   `в каком городе или районе края это случилось: выберите из списка или нажмите «${BTN_SKIP}».`;
 export const PENDING_REMINDER =
   'Ваше обращение ещё не зарегистрировано: мы ждём, в каком городе или районе края это случилось. ' +
@@ -80,8 +103,8 @@ export const PENDING_REGISTERED_WITHOUT_MUNICIPALITY =
   'Чтобы ваше обращение не потерялось, мы зарегистрировали его без указания города или района — ' +
   'специалисты уточнят место сами.';
 
-export const needWords = (kind: 'photo' | 'location') =>
-  `${kind === 'photo' ? 'Фото получено' : 'Геопозиция получена'}. Опишите, пожалуйста, проблему словами: ` +
+export const needWords = (kind: AttachmentKind) =>
+  `${RECEIVED[kind]}. Опишите, пожалуйста, проблему словами: ` +
   'что случилось и где, — и мы зарегистрируем обращение.';
 
 export const confirmation = (
@@ -120,6 +143,22 @@ export const BTN_UNSUBSCRIBE = 'Отписаться';
 export const UNSUBSCRIBED =
   'Вы отписаны от новостей и опросов. Ответы по вашим обращениям будут приходить, как и раньше. ' +
   'Если хотите также отозвать согласие на обработку персональных данных, нажмите кнопку ниже.';
+
+/** A rating button that is not for one of this citizen's appeals (or for no appeal at all). */
+export const SCORE_NOT_YOURS =
+  'Эта оценка не относится к вашим обращениям, поэтому мы её не учли. Если у вас есть вопрос, напишите его.';
+
+/** «Отписаться» pressed by someone without consent (withdrawn): no button to offer. */
+export const UNSUBSCRIBED_ONLY = 'Вы отписаны от новостей и опросов.';
+
+/** A text without a single letter (emoji, punctuation, a number): not an appeal. */
+export const NO_WORDS =
+  'В сообщении нет слов, поэтому зарегистрировать его как обращение мы не можем. Опишите, пожалуйста, ' +
+  'проблему словами — что случилось и где; можно приложить фото или геопозицию.';
+/** A bare 1–5 typed, most likely a score of a survey: the buttons take it. */
+export const SCORE_BY_BUTTON =
+  'Если это оценка работы по обращению, нажмите, пожалуйста, кнопку с оценкой под сообщением, где мы ' +
+  'просили её поставить. Если хотите сообщить о новой проблеме, опишите её словами — что случилось и где.';
 
 export const ONLY_TEXT =
   'К сожалению, такое сообщение бот принять не может. Опишите, пожалуйста, проблему текстом — что случилось ' +

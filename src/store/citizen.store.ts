@@ -122,6 +122,10 @@ export interface CitizenStore {
     piece: { externalId: string; text: string; attachments: Attachment[] },
   ): Promise<AmendedMessage | undefined>;
   /** Stores (or replaces) the citizen's score of an incident. */
+  /**
+   * A rating (or its «solved?» answer, or comment) of the citizen for an incident they wrote about; false
+   * when stored nothing: not an author of its messages, no such incident, no score given before.
+   */
   saveSatisfaction(
     incidentId: number,
     platform: string,
@@ -403,23 +407,21 @@ export function createCitizenStore(database: Database): CitizenStore {
       });
     },
     async saveSatisfaction(incidentId, platform, authorExternalId, patch) {
+      // The ids come from a button's data, which a modified client can forge: an id out of range, another
+      // person's incident, one that does not exist. Only an author of the incident's messages (those the
+      // survey went to) rates it; anything else stores nothing.
+      if (!Number.isSafeInteger(incidentId) || incidentId < 1) return false;
       const author = await this.author(platform, authorExternalId);
       if (!author) return false;
       const t = s.satisfaction;
       if (patch.score !== undefined) {
-        await db
-          .insert(t)
-          .values({
-            incidentId,
-            authorId: author.id,
-            score: patch.score,
-            unresolved: patch.unresolved ?? false,
-          })
-          .onConflictDoUpdate({
-            target: [t.incidentId, t.authorId],
-            set: { score: patch.score, createdAt: new Date() },
-          });
-        return true;
+        const rows = await database.rows<{ id: number }>(sql`
+          insert into satisfaction (incident_id, author_id, score, unresolved)
+          select ${incidentId}, ${author.id}, ${patch.score}, ${patch.unresolved ?? false}
+          where exists (select 1 from messages where incident_id = ${incidentId} and author_id = ${author.id})
+          on conflict (incident_id, author_id) do update set score = excluded.score, created_at = now()
+          returning id`);
+        return rows.length > 0;
       }
       const rows = await db
         .update(t)
