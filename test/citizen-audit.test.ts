@@ -196,6 +196,16 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     let m = mark();
     push(tg.updates.privateText(user, '/subscribe'));
     const menu = await next(user.id, m, /темы новостей/);
+    // A topic button of an old menu (or forged data) adds no topic: the menu stays as it was.
+    m = mark();
+    press(user, 'sub:t:bogus', menu);
+    await waitFor(async () => (tg.sent().length > m ? true : undefined));
+    await sleep(300);
+    const [dialog] = await q<{ data: { topics?: string[] } }>(
+      `select data from bot_dialogs where chat_id = $1`,
+      [String(user.id)],
+    );
+    expect(dialog?.data.topics ?? []).not.toContain('bogus');
     m = mark();
     press(user, 'sub:m', menu);
     const list = await next(user.id, m, /Выберите ваш город или район/);
@@ -288,6 +298,17 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     expect(await storedText(numberOf(conf2.message))).toBe(
       'Посмотрите, пожалуйста\n\nВ Бийске на улице Ленина, 5 не горят фонари',
     );
+
+    // A typed command with a question mark or in capitals is still the command, not an appeal.
+    const count = (await messagesOf('vk', u)).length;
+    m = vmark();
+    say(' Статус? ');
+    const status = await reply(m, /обращени|в каком городе/);
+    expect(status.message).toMatch(/^Ваши обращения:/);
+    m = vmark();
+    say('ПОМОЩЬ!');
+    await reply(m, /\/status|статус/i);
+    expect((await messagesOf('vk', u)).length).toBe(count);
   });
 
   it('a bare number still answers a question of the agency (only a new appeal needs letters)', async () => {

@@ -519,6 +519,8 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       prompt(T.SUBSCRIBE_MENU, subscribeButtons([...topics], municipality, language), edit);
     if (b.startsWith('sub:t:')) {
       const code = b.slice(6);
+      // A topic of an old menu that is no longer offered (or forged data) is not stored as a raw code.
+      if (!SUB_TOPICS.some((t) => t.code === code)) return [menu(true)];
       if (topics.has(code)) topics.delete(code);
       else topics.add(code);
       await setDialog('subscribe', {

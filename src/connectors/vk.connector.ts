@@ -196,6 +196,13 @@ export interface VkConnector extends Connector {
   handleEvent(event: VkEvent): Promise<void>;
 }
 
+/** The word of a typed command: lower case, without surrounding spaces and trailing punctuation or emoji. */
+export const commandWord = (text: string) =>
+  text
+    .trim()
+    .toLowerCase()
+    .replace(/[\s\p{P}\p{S}]+$/u, '');
+
 const TEXT_COMMANDS: Record<string, DialogCommand> = {
   '/start': 'start',
   start: 'start',
@@ -334,7 +341,8 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
       }
     }
     const own = (m.text ?? '').trim();
-    if (!button && !command) command = TEXT_COMMANDS[own.toLowerCase()];
+    // «Статус?», «Помощь!», « начать » are the commands too: case, spaces and trailing punctuation aside.
+    if (!button && !command) command = TEXT_COMMANDS[commandWord(own)];
     // The citizen's own words first, then the texts and attachments of what they forwarded.
     const forwards = button || command ? [] : forwardsOf(m);
     const text = [own, ...forwards.map((f) => f.text)].filter(Boolean).join('\n\n');
