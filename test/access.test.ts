@@ -301,6 +301,12 @@ describe('access control', () => {
     expect(withCsrf.statusCode).toBe(201);
     expect((await call('POST', '/api/v1/auth/logout', hdr)).statusCode).toBe(204);
     expect((await call('GET', '/api/v1/drafts', hdr)).statusCode).toBe(401);
+    const trail = await t.app.database.query<{ action: string; actor: string }>(
+      `select action, actor from audit_log where entity = 'staff_user' and entity_id = $1 order by id`,
+      [String(m.id)],
+    );
+    expect(trail.map((r) => r.action)).toEqual(['auth.login', 'auth.logout']);
+    expect(trail.at(-1)!.actor).toBe('staff:web-smm');
     // Lockout: 5 wrong passwords in a row, then even the right one is refused with 423.
     for (let i = 0; i < 4; i++)
       expect(

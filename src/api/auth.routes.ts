@@ -120,7 +120,17 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/auth/logout', async (req, reply) => {
     const sid = req.cookies[SESSION_COOKIE];
+    const session = sid ? await app.services.auth.session(sid) : undefined;
     if (sid) await app.services.auth.logout(sid);
+    // A session ended is in the audit trail beside the login that opened it.
+    if (session)
+      await app.services.audit({
+        actor: `staff:${session.member.login}`,
+        action: 'auth.logout',
+        entity: 'staff_user',
+        entityId: session.member.id,
+        ip: req.ip,
+      });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send();
   });
