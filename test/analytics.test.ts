@@ -168,6 +168,30 @@ describe('analytics', () => {
     const map = (await as('/api/v1/analytics/map')).body as { items: { code: string; incidents: number }[] };
     expect(map.items.reduce((a, i) => a + i.incidents, 0)).toBe(3);
     expect((await as('/api/v1/analytics/top-problems?sector=housing')).status).toBe(403);
+    // A role scoped to a municipality: the map's scale and «unassigned» are of its municipality alone, not
+    // figures of the whole region.
+    const local = await t.app.staff.create({
+      login: 'exec-biysk',
+      name: 'Исполнитель (Бийск)',
+      grants: [{ role: 'responsible_executive', municipality: 'biysk' }],
+    });
+    const localToken = await t.app.staff.issueToken(local.id, 'test');
+    const localMap = (
+      await t.app.api!.inject({
+        method: 'GET',
+        url: '/api/v1/analytics/map',
+        headers: { authorization: `Bearer ${localToken}` },
+      })
+    ).json() as {
+      items: { code: string; value: number | null }[];
+      min: number | null;
+      max: number | null;
+      unassigned: { incidents: number };
+    };
+    expect(localMap.items.map((i) => i.code)).toEqual(['biysk']);
+    expect(localMap.min).toBe(localMap.items[0]!.value);
+    expect(localMap.max).toBe(localMap.items[0]!.value);
+    expect(localMap.unassigned.incidents).toBe(0);
     const report = await as('/api/v1/reports/weekly');
     expect(report.status).toBe(403);
     // The unscoped analyst still sees everything.

@@ -80,9 +80,13 @@ export const problemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     };
     const { from, to } = periodOf(q.from, q.to);
     checkCodes('sector', q.sector, isSectorCode);
-    const map = await problemMap(app.services.database, { ...q, from, to });
-    // A role scoped to municipalities sees only theirs on the map.
-    if (scope?.municipality) map.items = map.items.filter((i) => scope.municipality!.includes(i.code));
+    // A role scoped to municipalities sees only theirs on the map, and the scale is theirs too.
+    const map = await problemMap(app.services.database, {
+      ...q,
+      from,
+      to,
+      ...(scope?.municipality ? { municipality: scope.municipality } : {}),
+    });
     return {
       measure: map.measure,
       definition: MAP_DEFINITIONS[map.measure],

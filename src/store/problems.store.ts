@@ -29,6 +29,11 @@ export interface MapQuery {
   sector?: string[];
   agency?: string[];
   channel?: string[];
+  /**
+   * Only these municipalities (a role scoped to them): the other ones are neither drawn nor counted in the
+   * scale (`min`, `max`) or `unassigned`.
+   */
+  municipality?: string[];
   /** Moment "overdue" is judged at. @defaultValue now */
   now?: Date;
 }
@@ -71,6 +76,7 @@ export async function problemMap(db: Database, q: MapQuery): Promise<ProblemMap>
     inList(sql`i.sector`, q.sector),
     inList(sql`i.agency_id`, q.agency),
     inList(sql`i.channel_kind`, q.channel),
+    inList(sql`i.municipality`, q.municipality),
   ].filter((c): c is SQL => c !== undefined);
   const overdue = sql`(i.status in (${sql.join(
     OPEN.map((st) => sql`${st}`),
@@ -101,6 +107,7 @@ export async function problemMap(db: Database, q: MapQuery): Promise<ProblemMap>
   for (const r of rows) {
     const incidents = Number(r.incidents ?? 0);
     const over = Number(r.overdue ?? 0);
+    if (q.municipality && !(r.code !== null && q.municipality.includes(r.code))) continue;
     if (r.name === null || r.code === null) {
       // No municipality, or a code the reference does not know: counted, not drawn.
       unassigned.incidents += incidents;
