@@ -5,79 +5,22 @@
  * after withdrawing consent, a forwarded VK message. Every case gets a fitting polite Russian answer and loses
  * nothing — through the Telegram Bot API and VK API emulators with real PostgreSQL, Redis and BullMQ.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  nextMessage,
-  startTelegramEmulator,
-  type SentRecord,
-  type TelegramEmulator,
-} from './emulators/telegram.ts';
-import { startVkEmulator, type VkEmulator } from './emulators/vk.ts';
-import { startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { buttonsOf, numberOf, sleep, useCitizenBots } from './citizen-bots.ts';
+import { waitFor } from './helpers.ts';
 
 const BOT = '700300200:AAaudit-bot-token-0123456789abc';
 const GROUP = 777302;
 const VK_TOKEN = 'vk1.a.test-audit-community-token';
 
-type Keyboard = { inline_keyboard: { text: string; callback_data: string }[][] };
-const buttonsOf = (r: SentRecord) => ((r.reply_markup as Keyboard | undefined)?.inline_keyboard ?? []).flat();
-const numberOf = (text: string) => Number(/№ (\d{6})/.exec(text)![1]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('citizen dialog: unexpected input gets a fitting answer and loses nothing', () => {
-  let tg: TelegramEmulator;
-  let vk: VkEmulator;
-  let t: TestApp;
-  let nextUser = 41_000;
-
-  beforeAll(async () => {
-    tg = await startTelegramEmulator();
-    tg.addBot(BOT, { username: 'cur_audit_bot' });
-    vk = await startVkEmulator();
-    vk.addGroup(GROUP, VK_TOKEN);
-    t = await startTestApp({
-      roles: ['api', 'workers', 'connectors'],
-      listen: true,
-      env: {
-        TELEGRAM_BOT_TOKEN: BOT,
-        TELEGRAM_API_ROOT: tg.url,
-        TELEGRAM_POLL_TIMEOUT_S: '1',
-        TELEGRAM_RATE_PER_CHAT_MS: '100',
-        VK_GROUP_TOKEN: VK_TOKEN,
-        VK_GROUP_ID: String(GROUP),
-        VK_API_BASE_URL: vk.apiBaseUrl,
-        VK_API_LIMIT: '50',
-        VK_POLL_WAIT_S: '1',
-      },
-    });
+  const { bots, q, mark, next, sentTo, push, press, newUser, citizen, vkCitizen, routed } = useCitizenBots({
+    bot: BOT,
+    username: 'cur_audit_bot',
+    group: GROUP,
+    vkToken: VK_TOKEN,
+    firstUser: 41_000,
   });
-  afterAll(async () => {
-    await t?.close();
-    await tg?.close();
-    await vk?.close();
-  });
-
-  const q = <T>(sql: string, params: unknown[] = []) => t.app.database.query<T>(sql, params);
-  const mark = () => tg.sent().length;
-  const next = (chat: number, after: number, match?: RegExp) => nextMessage(tg, BOT, chat, after, match);
-  const sentTo = (chat: number, after: number, match: RegExp) =>
-    tg
-      .sent(BOT)
-      .filter((r) => r.chat_id === String(chat) && tg.sent().indexOf(r) >= after && match.test(r.text ?? ''));
-  const push = (update: Record<string, unknown>) => tg.pushUpdate(BOT, update);
-  const press = (user: { id: number }, data: string, msg: SentRecord) =>
-    push(tg.updates.callback(user as never, data, { chat_id: user.id, message_id: msg.message_id }));
-
-  async function citizen() {
-    const user = { id: ++nextUser, first_name: 'Житель' };
-    let m = mark();
-    push(tg.updates.privateText(user, '/start'));
-    const greeting = await next(user.id, m, /152-ФЗ/);
-    m = mark();
-    press(user, 'consent:yes', greeting);
-    await next(user.id, m, /согласие получено/);
-    return user;
-  }
 
   const storedText = async (id: number) =>
     (await q<{ text: string }>(`select text from messages where id = $1`, [id]))[0]!.text;
@@ -89,13 +32,13 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     );
 
   it('a consent button of an old message, pressed after consenting, keeps the waiting appeal and changes nothing', async () => {
-    const user = { id: ++nextUser, first_name: 'Анна' };
+    const user = newUser('Анна');
     let m = mark();
-    push(tg.updates.privateText(user, '/start'));
+    push(bots.tg.updates.privateText(user, '/start'));
     const greeting = await next(user.id, m, /152-ФЗ/);
     // Something written before consent gets the question again, with buttons of its own.
     m = mark();
-    push(tg.updates.privateText(user, 'Здравствуйте'));
+    push(bots.tg.updates.privateText(user, 'Здравствуйте'));
     const again = await next(user.id, m, /152-ФЗ/);
     m = mark();
     press(user, 'consent:yes', again);
@@ -107,7 +50,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
 
     const appeal = 'Во дворе огромная яма, машины не могут проехать к подъезду';
     m = mark();
-    push(tg.updates.privateText(user, appeal));
+    push(bots.tg.updates.privateText(user, appeal));
     await next(user.id, m, /в каком городе или районе/);
 
     // The first greeting still shows its buttons: «Даю согласие» again neither resets the conversation nor
@@ -134,7 +77,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     expect(after!.consent_at).toEqual(before!.consent_at);
 
     m = mark();
-    push(tg.updates.privateText(user, 'Бийск'));
+    push(bots.tg.updates.privateText(user, 'Бийск'));
     const conf = await next(user.id, m, /№ \d{6}.*зарегистрировано/);
     expect(conf.text).toContain('(Бийск)');
     expect(await storedText(numberOf(conf.text!))).toBe(appeal);
@@ -144,7 +87,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
   it('a message of emoji only, or a bare digit, is not registered as an appeal', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, '👍👍'));
+    push(bots.tg.updates.privateText(user, '👍👍'));
     const words = await next(user.id, m, /словами|текстом/);
     expect(words.text).not.toMatch(/в каком городе или районе/);
     await sleep(500);
@@ -152,7 +95,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
 
     // A score typed instead of pressed: pointed to the buttons, not taken for a new problem.
     m = mark();
-    push(tg.updates.privateText(user, '5'));
+    push(bots.tg.updates.privateText(user, '5'));
     await next(user.id, m, /кнопк/);
     await sleep(500);
     expect(sentTo(user.id, m, /в каком городе или районе|зарегистрировано/)).toHaveLength(0);
@@ -160,15 +103,15 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
 
     // While the municipality is asked, an emoji is not added to the appeal as a piece of its text.
     m = mark();
-    push(tg.updates.privateText(user, 'Не горит фонарь у подъезда'));
+    push(bots.tg.updates.privateText(user, 'Не горит фонарь у подъезда'));
     await next(user.id, m, /в каком городе или районе/);
     m = mark();
-    push(tg.updates.privateText(user, '🙏'));
+    push(bots.tg.updates.privateText(user, '🙏'));
     await next(user.id, m, /словами|текстом/);
     await next(user.id, m, /в каком городе или районе/);
     expect(sentTo(user.id, m, /Добавили это/)).toHaveLength(0);
     m = mark();
-    push(tg.updates.privateText(user, 'Рубцовск'));
+    push(bots.tg.updates.privateText(user, 'Рубцовск'));
     const conf = await next(user.id, m, /зарегистрировано/);
     expect(await storedText(numberOf(conf.text!))).toBe('Не горит фонарь у подъезда');
   });
@@ -177,7 +120,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     const user = await citizen();
     const m = mark();
     push(
-      tg.updates.privateText(user, '', {
+      bots.tg.updates.privateText(user, '', {
         video: {
           file_id: 'BAACAgIAAxkBAAIvideo',
           file_unique_id: 'AgADvid',
@@ -194,12 +137,12 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
   it('subscription: a name not found keeps to the buttons there are; an appeal typed during the search is registered', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, '/subscribe'));
+    push(bots.tg.updates.privateText(user, '/subscribe'));
     const menu = await next(user.id, m, /темы новостей/);
     // A topic button of an old menu (or forged data) adds no topic: the menu stays as it was.
     m = mark();
     press(user, 'sub:t:bogus', menu);
-    await waitFor(async () => (tg.sent().length > m ? true : undefined));
+    await waitFor(async () => (bots.tg.sent().length > m ? true : undefined));
     await sleep(300);
     const [dialog] = await q<{ data: { topics?: string[] } }>(
       `select data from bot_dialogs where chat_id = $1`,
@@ -214,7 +157,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     await next(user.id, m, /Напишите название/);
 
     m = mark();
-    push(tg.updates.privateText(user, 'Зимбабве'));
+    push(bots.tg.updates.privateText(user, 'Зимбабве'));
     const notFound = await next(user.id, m, /Не нашли «Зимбабве»/);
     // No «Не знаю / пропустить» button exists in the subscription menu: the text must not point at one.
     expect(notFound.text).not.toContain('пропустить');
@@ -223,7 +166,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
 
     // The citizen gives up on the search and writes about a problem: an appeal, not a search query.
     m = mark();
-    push(tg.updates.privateText(user, 'В Бийске на улице Ленина, 5 третий день не вывозят мусор'));
+    push(bots.tg.updates.privateText(user, 'В Бийске на улице Ленина, 5 третий день не вывозят мусор'));
     const conf = await next(user.id, m, /зарегистрировано/);
     expect(conf.text).toContain('(Бийск)');
     expect(await storedText(numberOf(conf.text!))).toBe(
@@ -234,7 +177,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
   it('«Отписаться» pressed after consent was withdrawn promises no button that is not there', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, '/stop'));
+    push(bots.tg.updates.privateText(user, '/stop'));
     const stop = await next(user.id, m, /отписаны/);
     m = mark();
     press(user, 'consent:withdraw', stop);
@@ -248,39 +191,23 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
 
   it('VK: a forwarded message is taken as the appeal, not refused as «such a message»', async () => {
     const u = 88_101;
-    const say = (text: string, payload?: string) =>
-      vk.pushEvent(GROUP, vk.events.messageNew({ fromId: u, text, ...(payload ? { payload } : {}) }));
-    const vmark = () => vk.sent().length;
-    const reply = async (after: number, match: RegExp) =>
-      (
-        await vk.waitForSent(
-          (s) => s.peer_id === u && vk.sent().indexOf(s) >= after && match.test(s.message),
-          {
-            timeoutMs: 15_000,
-          },
-        )
-      )[0]!;
-    let m = vmark();
-    say('Начать', JSON.stringify({ command: 'start' }));
-    await reply(m, /152-ФЗ/);
-    m = vmark();
-    say('Даю согласие', JSON.stringify({ d: 'consent:yes' }));
-    await reply(m, /согласие получено/);
+    const { say, vmark, reply } = await vkCitizen(u);
+    let m: number;
 
     const forwarded = 'В Рубцовске на улице Светлова, 40 третий день не работает лифт';
-    const ev = vk.events.messageNew({ fromId: u, text: '' });
+    const ev = bots.vk.events.messageNew({ fromId: u, text: '' });
     (ev.object.message as Record<string, unknown>).fwd_messages = [
       { from_id: 90_001, date: Math.floor(Date.now() / 1000) - 3600, text: forwarded, attachments: [] },
     ];
     m = vmark();
-    vk.pushEvent(GROUP, ev);
+    bots.vk.pushEvent(GROUP, ev);
     const conf = await reply(m, /зарегистрировано|не может/);
     expect(conf.message).toMatch(/зарегистрировано/);
     expect(conf.message).toContain('(Рубцовск)');
     expect(await storedText(numberOf(conf.message))).toContain(forwarded);
 
     // Forwards of odd shape (the webhook checks the message, not what it forwards) are read defensively.
-    const odd = vk.events.messageNew({ fromId: u, text: 'Посмотрите, пожалуйста' });
+    const odd = bots.vk.events.messageNew({ fromId: u, text: 'Посмотрите, пожалуйста' });
     (odd.object.message as Record<string, unknown>).fwd_messages = [
       null,
       7,
@@ -292,7 +219,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
       },
     ];
     m = vmark();
-    vk.pushEvent(GROUP, odd);
+    bots.vk.pushEvent(GROUP, odd);
     const conf2 = await reply(m, /зарегистрировано/);
     expect(conf2.message).toContain('(Бийск)');
     expect(await storedText(numberOf(conf2.message))).toBe(
@@ -314,19 +241,13 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
   it('a bare number still answers a question of the agency (only a new appeal needs letters)', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, 'В Барнауле на улице Малахова, 12 не закрывается дверь подъезда'));
+    push(bots.tg.updates.privateText(user, 'В Барнауле на улице Малахова, 12 не закрывается дверь подъезда'));
     const conf = await next(user.id, m, /зарегистрировано/);
     const id = numberOf(conf.text!);
-    const incidentId = await waitFor(async () => {
-      const [r] = await q<{ incident_id: number | null; state: string }>(
-        `select incident_id, state from messages where id = $1`,
-        [id],
-      );
-      return r?.state === 'routed' && r.incident_id ? Number(r.incident_id) : undefined;
-    });
-    expect(await t.app.incidents.pause(incidentId, 'staff:test')).toBe(true);
+    const incidentId = await routed(id);
+    expect(await bots.t.app.incidents.pause(incidentId, 'staff:test')).toBe(true);
     m = mark();
-    push(tg.updates.privateText(user, '5'));
+    push(bots.tg.updates.privateText(user, '5'));
     const added = await next(user.id, m, /добавлено к обращению/);
     expect(added.text).toContain(`№ ${String(id).padStart(6, '0')}`);
     expect((await messagesOf('telegram', user.id)).map((x) => x.text)).toContain('5');
@@ -336,15 +257,9 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     // Anna's appeal, resolved; Boris has written nothing about it.
     const anna = await citizen();
     let m = mark();
-    push(tg.updates.privateText(anna, 'В Барнауле на улице Попова, 40 не горит фонарь у остановки'));
+    push(bots.tg.updates.privateText(anna, 'В Барнауле на улице Попова, 40 не горит фонарь у остановки'));
     const conf = await next(anna.id, m, /зарегистрировано/);
-    const incidentId = await waitFor(async () => {
-      const [r] = await q<{ incident_id: number | null; state: string }>(
-        `select incident_id, state from messages where id = $1`,
-        [numberOf(conf.text!)],
-      );
-      return r?.state === 'routed' && r.incident_id ? Number(r.incident_id) : undefined;
-    });
+    const incidentId = await routed(numberOf(conf.text!));
     await q(`update incidents set status = 'resolved', resolved_at = now() where id = $1`, [incidentId]);
     const boris = await citizen();
     const max = Number(
@@ -359,7 +274,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
       `satr:${max}:no:1`,
     ]) {
       m = mark();
-      push(tg.updates.callback(boris as never, data, { chat_id: boris.id, message_id: 1 }));
+      push(bots.tg.updates.callback(boris as never, data, { chat_id: boris.id, message_id: 1 }));
       const answer = await next(boris.id, m, /не относится к вашим обращениям/);
       expect(buttonsOf(answer)).toEqual([]);
     }
@@ -371,10 +286,10 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
 
     // The poller was not stuck on them: Boris's next appeal is registered, and Anna's own rating counts.
     m = mark();
-    push(tg.updates.privateText(boris, 'В Бийске на улице Ленина, 7 сломана скамейка во дворе'));
+    push(bots.tg.updates.privateText(boris, 'В Бийске на улице Ленина, 7 сломана скамейка во дворе'));
     await next(boris.id, m, /зарегистрировано/);
     m = mark();
-    push(tg.updates.callback(anna as never, `sat:${incidentId}:4`, { chat_id: anna.id, message_id: 1 }));
+    push(bots.tg.updates.callback(anna as never, `sat:${incidentId}:4`, { chat_id: anna.id, message_id: 1 }));
     await next(anna.id, m, /Спасибо за оценку/);
     const [own] = await q<{ score: number }>(`select score from satisfaction where incident_id = $1`, [
       incidentId,
@@ -389,7 +304,7 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     const text = `${head}${'Подробно: '.repeat(400)}`.slice(0, 3999) + '😀 Конец описания.';
     expect(text.length).toBeLessThanOrEqual(4096);
     const m = mark();
-    push(tg.updates.privateText(user, text));
+    push(bots.tg.updates.privateText(user, text));
     const conf = await next(user.id, m, /зарегистрировано/);
     expect(await storedText(numberOf(conf.text!))).toBe(text);
     await waitFor(async () => ((await messagesOf('telegram', user.id)).length === 1 ? true : undefined));

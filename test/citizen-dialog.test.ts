@@ -4,79 +4,23 @@
  * messages, the satisfaction follow-up (comment in the timeline, a typed «не решено», new problems after a
  * rating) and the answer to a question of the agency.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  nextMessage,
-  startTelegramEmulator,
-  type SentRecord,
-  type TelegramEmulator,
-} from './emulators/telegram.ts';
-import { startVkEmulator, type VkEmulator } from './emulators/vk.ts';
-import { API_TOKEN, startTestApp, waitFor, type TestApp } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import type { SentRecord } from './emulators/telegram.ts';
+import { buttonsOf, numberOf, sleep, useCitizenBots } from './citizen-bots.ts';
+import { API_TOKEN, waitFor } from './helpers.ts';
 
 const BOT = '700300100:AAdialog-bot-token-0123456789ab';
 const GROUP = 777301;
 const VK_TOKEN = 'vk1.a.test-dialog-community-token';
 
-type Keyboard = { inline_keyboard: { text: string; callback_data: string }[][] };
-const buttonsOf = (r: SentRecord) => ((r.reply_markup as Keyboard | undefined)?.inline_keyboard ?? []).flat();
-const numberOf = (text: string) => Number(/№ (\d{6})/.exec(text)![1]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('citizen dialog: nothing a citizen sends is lost', () => {
-  let tg: TelegramEmulator;
-  let vk: VkEmulator;
-  let t: TestApp;
-  let nextUser = 31_000;
-
-  beforeAll(async () => {
-    tg = await startTelegramEmulator();
-    tg.addBot(BOT, { username: 'cur_dialog_bot' });
-    vk = await startVkEmulator();
-    vk.addGroup(GROUP, VK_TOKEN);
-    t = await startTestApp({
-      roles: ['api', 'workers', 'connectors'],
-      listen: true,
-      env: {
-        TELEGRAM_BOT_TOKEN: BOT,
-        TELEGRAM_API_ROOT: tg.url,
-        TELEGRAM_POLL_TIMEOUT_S: '1',
-        TELEGRAM_RATE_PER_CHAT_MS: '100',
-        VK_GROUP_TOKEN: VK_TOKEN,
-        VK_GROUP_ID: String(GROUP),
-        VK_API_BASE_URL: vk.apiBaseUrl,
-        VK_API_LIMIT: '50',
-        VK_POLL_WAIT_S: '1',
-      },
-    });
+  const { bots, q, mark, next, sentTo, push, press, citizen, vkCitizen, routed } = useCitizenBots({
+    bot: BOT,
+    username: 'cur_dialog_bot',
+    group: GROUP,
+    vkToken: VK_TOKEN,
+    firstUser: 31_000,
   });
-  afterAll(async () => {
-    await t?.close();
-    await tg?.close();
-    await vk?.close();
-  });
-
-  const q = <T>(sql: string, params: unknown[] = []) => t.app.database.query<T>(sql, params);
-  const mark = () => tg.sent().length;
-  const next = (chat: number, after: number, match?: RegExp) => nextMessage(tg, BOT, chat, after, match);
-  /** Messages the bot sent to `chat` since `after` whose text matches. */
-  const sentTo = (chat: number, after: number, match: RegExp) =>
-    tg
-      .sent(BOT)
-      .slice()
-      .filter((r) => r.chat_id === String(chat) && tg.sent().indexOf(r) >= after && match.test(r.text ?? ''));
-  const push = (update: Record<string, unknown>) => tg.pushUpdate(BOT, update);
-
-  async function citizen() {
-    const user = { id: ++nextUser, first_name: 'Житель' };
-    let m = mark();
-    push(tg.updates.privateText(user, '/start'));
-    const greeting = await next(user.id, m, /152-ФЗ/);
-    m = mark();
-    push(tg.updates.callback(user, 'consent:yes', { chat_id: user.id, message_id: greeting.message_id }));
-    await next(user.id, m, /согласие получено/);
-    return user;
-  }
 
   async function message(id: number) {
     const [r] = await q<{
@@ -96,15 +40,6 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     return r!;
   }
 
-  const routed = (id: number) =>
-    waitFor(
-      async () => {
-        const r = await message(id);
-        return r.state === 'routed' && r.incident_id ? Number(r.incident_id) : undefined;
-      },
-      { what: `message ${id} routed` },
-    );
-
   const messagesOf = (user: { id: number }) =>
     q<{ id: number; text: string }>(
       `select m.id, m.text from messages m join authors a on a.id = m.author_id
@@ -113,7 +48,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     );
 
   async function transition(incidentId: number, to: string, reason?: string) {
-    const res = await fetch(`${t.app.url}/api/v1/incidents/${incidentId}/transitions`, {
+    const res = await fetch(`${bots.t.app.url}/api/v1/incidents/${incidentId}/transitions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify(reason ? { to, reason } : { to }),
@@ -124,30 +59,30 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
   it('while the municipality is asked, a photo and further texts join the waiting appeal', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, 'Во дворе огромная яма, машины не могут проехать к подъезду'));
+    push(bots.tg.updates.privateText(user, 'Во дворе огромная яма, машины не могут проехать к подъезду'));
     await next(user.id, m, /в каком городе или районе/);
 
     // A photo is kept with the appeal and the question stays.
     m = mark();
-    push(tg.updates.privatePhoto(user));
+    push(bots.tg.updates.privatePhoto(user));
     const photo = await next(user.id, m, /Фото добавлено к вашему обращению/);
     expect(buttonsOf(photo).some((b) => b.callback_data === 'muni:skip')).toBe(true);
 
     // A sentence is not a place name to search for: it is added to the appeal.
     m = mark();
     const more = 'Яма глубиной около полуметра, рядом детская площадка, вчера в неё упал ребёнок';
-    push(tg.updates.privateText(user, more));
+    push(bots.tg.updates.privateText(user, more));
     await next(user.id, m, /Добавили это к вашему обращению/);
     expect(sentTo(user.id, m, /Не нашли/)).toHaveLength(0);
 
     // A short name that is no municipality is added too (a village, a street), and said so.
     m = mark();
-    push(tg.updates.privateText(user, 'Озёрки'));
+    push(bots.tg.updates.privateText(user, 'Озёрки'));
     await next(user.id, m, /Не нашли «Озёрки».*добавили это к вашему обращению/s);
 
     // A town with an address settles it; the address is kept with the appeal.
     m = mark();
-    push(tg.updates.privateText(user, 'Бийск, улица Советская, 12'));
+    push(bots.tg.updates.privateText(user, 'Бийск, улица Советская, 12'));
     const conf = await next(user.id, m, /зарегистрировано/);
     expect(conf.text).toContain('(Бийск)');
     const stored = await message(numberOf(conf.text!));
@@ -165,10 +100,10 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
 
     // A bare name is the answer only: nothing is added to the text.
     m = mark();
-    push(tg.updates.privateText(user, 'Не работает светофор на перекрёстке у рынка'));
+    push(bots.tg.updates.privateText(user, 'Не работает светофор на перекрёстке у рынка'));
     await next(user.id, m, /в каком городе или районе/);
     m = mark();
-    push(tg.updates.privateText(user, 'в Рубцовске'));
+    push(bots.tg.updates.privateText(user, 'в Рубцовске'));
     const conf2 = await next(user.id, m, /зарегистрировано/);
     expect(conf2.text).toContain('(Рубцовск)');
     expect((await message(numberOf(conf2.text!))).text).toBe('Не работает светофор на перекрёстке у рынка');
@@ -177,19 +112,19 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
   it('a command during the question keeps the waiting appeal (/status) or registers it and says so (/subscribe)', async () => {
     const user = await citizen();
     let m = mark();
-    const appeal = tg.updates.privateText(user, 'Третий день нет горячей воды во всём доме');
+    const appeal = bots.tg.updates.privateText(user, 'Третий день нет горячей воды во всём доме');
     push(appeal);
     await next(user.id, m, /в каком городе или районе/);
 
     m = mark();
-    push(tg.updates.privateText(user, '/status'));
+    push(bots.tg.updates.privateText(user, '/status'));
     await next(user.id, m, /У вас пока нет обращений/);
     const reminder = await next(user.id, m, /ещё не зарегистрировано/);
     expect(buttonsOf(reminder).some((b) => b.callback_data === 'muni:skip')).toBe(true);
     expect(await messagesOf(user)).toHaveLength(0);
 
     m = mark();
-    push(tg.updates.privateText(user, '/subscribe'));
+    push(bots.tg.updates.privateText(user, '/subscribe'));
     const conf = await next(user.id, m, /зарегистрировали его без указания города или района/);
     expect(conf.text).toMatch(/обращение № \d{6} зарегистрировано/);
     await next(user.id, m, /темы новостей/);
@@ -205,7 +140,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     // The caption on the first photo (as Telegram's apps send it): the appeal is registered at once and
     // the other photos join it.
     let m = mark();
-    for (const u of tg.updates.privateAlbum(user, 3, {
+    for (const u of bots.tg.updates.privateAlbum(user, 3, {
       caption: 'В Барнауле на улице Малахова, 12 разбита дорога, огромные ямы',
     }))
       push(u);
@@ -219,24 +154,24 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     expect(await messagesOf(user)).toHaveLength(1);
 
     m = mark();
-    push(tg.updates.privateText(user, 'В Бийске на улице Ленина, 5 третий день не вывозят мусор'));
+    push(bots.tg.updates.privateText(user, 'В Бийске на улице Ленина, 5 третий день не вывозят мусор'));
     const conf2 = await next(user.id, m, /зарегистрировано/);
     expect((await message(numberOf(conf2.text!))).attachments).toEqual([]);
 
     // An album without a caption: one «Фото получено», and the words that follow take all the photos.
     m = mark();
-    for (const u of tg.updates.privateAlbum(user, 2)) push(u);
+    for (const u of bots.tg.updates.privateAlbum(user, 2)) push(u);
     await next(user.id, m, /Фото получено/);
     await sleep(800);
     expect(sentTo(user.id, m, /Фото получено/)).toHaveLength(1);
     m = mark();
-    push(tg.updates.privateText(user, 'В Заринске на улице Металлургов, 3 упало дерево на провода'));
+    push(bots.tg.updates.privateText(user, 'В Заринске на улице Металлургов, 3 упало дерево на провода'));
     const conf3 = await next(user.id, m, /зарегистрировано/);
     expect((await message(numberOf(conf3.text!))).attachments.map((a) => a.type)).toEqual(['photo', 'photo']);
 
     // The caption on a later item: the photos before it are kept, one acknowledgement for the album.
     m = mark();
-    for (const u of tg.updates.privateAlbum(user, 3, {
+    for (const u of bots.tg.updates.privateAlbum(user, 3, {
       caption: 'В Новоалтайске на улице Деповской, 7 прорвало трубу',
       captionIndex: 1,
     }))
@@ -255,7 +190,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     const user = await citizen();
     let m = mark();
     const original = 'В Бийске на улице Ленина, 5 не горят фонари';
-    const update = tg.updates.privateText(user, original);
+    const update = bots.tg.updates.privateText(user, original);
     push(update);
     const conf = await next(user.id, m, /зарегистрировано/);
     const id = numberOf(conf.text!);
@@ -263,7 +198,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
 
     m = mark();
     const fixed = 'В Бийске на улице Ленина, 7 не горят фонари уже неделю';
-    push(tg.updates.edited(update, fixed));
+    push(bots.tg.updates.edited(update, fixed));
     const saved = await next(user.id, m, /Исправление сохранено/);
     expect(saved.text).toContain(`№ ${String(id).padStart(6, '0')}`);
     const stored = await message(id);
@@ -284,19 +219,19 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
 
     // An edit of a message still waiting for its municipality changes the appeal before it is stored.
     m = mark();
-    const waiting = tg.updates.privateText(user, 'Нет воды в доме с утра');
+    const waiting = bots.tg.updates.privateText(user, 'Нет воды в доме с утра');
     push(waiting);
     await next(user.id, m, /в каком городе или районе/);
-    push(tg.updates.edited(waiting, 'Нет холодной воды в доме с утра'));
+    push(bots.tg.updates.edited(waiting, 'Нет холодной воды в доме с утра'));
     await sleep(500);
     m = mark();
-    push(tg.updates.privateText(user, 'Бийск'));
+    push(bots.tg.updates.privateText(user, 'Бийск'));
     const conf2 = await next(user.id, m, /зарегистрировано/);
     expect((await message(numberOf(conf2.text!))).text).toBe('Нет холодной воды в доме с утра');
 
     // A channel post under monitoring: its edit changes the stored post.
     const channel = { id: -1001234599001, title: 'Новости Заринска' };
-    const post = tg.updates.channelPost(channel, 'В Заринске на улице Союза Республик прорвало трубу');
+    const post = bots.tg.updates.channelPost(channel, 'В Заринске на улице Союза Республик прорвало трубу');
     push(post);
     const postId = (post.channel_post as { message_id: number }).message_id;
     const external = `${channel.id}:${postId}`;
@@ -305,7 +240,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
         (await q(`select 1 from messages where external_id = $1`, [external])).length ? true : undefined,
       { what: 'the channel post stored' },
     );
-    push(tg.updates.edited(post, 'В Заринске на улице Союза Республик, 10 прорвало трубу, воды нет'));
+    push(bots.tg.updates.edited(post, 'В Заринске на улице Союза Республик, 10 прорвало трубу, воды нет'));
     const [edited] = await waitFor(async () => {
       const r = await q<{ text: string; raw: { edits?: { previousText: string }[] } }>(
         `select text, raw from messages where external_id = $1`,
@@ -319,24 +254,8 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
 
   it('VK: message_edit of an appeal is recorded, nothing registered anew', async () => {
     const u = 88_001;
-    const say = (text: string, payload?: string) =>
-      vk.pushEvent(GROUP, vk.events.messageNew({ fromId: u, text, ...(payload ? { payload } : {}) }));
-    const vmark = () => vk.sent().length;
-    const reply = async (after: number, match: RegExp) =>
-      (
-        await vk.waitForSent(
-          (s) => s.peer_id === u && vk.sent().indexOf(s) >= after && match.test(s.message),
-          {
-            timeoutMs: 15_000,
-          },
-        )
-      )[0]!;
-    let m = vmark();
-    say('Начать', JSON.stringify({ command: 'start' }));
-    await reply(m, /152-ФЗ/);
-    m = vmark();
-    say('Даю согласие', JSON.stringify({ d: 'consent:yes' }));
-    await reply(m, /согласие получено/);
+    const { say, vmark, reply } = await vkCitizen(u);
+    let m: number;
     m = vmark();
     const ev = say('В Рубцовске на улице Светлова, 40 не работает лифт') as {
       object: Record<string, unknown>;
@@ -344,7 +263,10 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     const conf = await reply(m, /зарегистрировано/);
     const id = numberOf(conf.message);
     m = vmark();
-    vk.pushEvent(GROUP, vk.events.messageEdit(ev, 'В Рубцовске на улице Светлова, 42 не работает лифт'));
+    bots.vk.pushEvent(
+      GROUP,
+      bots.vk.events.messageEdit(ev, 'В Рубцовске на улице Светлова, 42 не работает лифт'),
+    );
     await reply(m, /Исправление сохранено/);
     const stored = await message(id);
     expect(stored.text).toBe('В Рубцовске на улице Светлова, 42 не работает лифт');
@@ -362,7 +284,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
   it('satisfaction: a typed «не решено» reopens; the comment reaches the timeline; later texts are appeals', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, 'В Барнауле на улице Попова, 100 третий день нет горячей воды'));
+    push(bots.tg.updates.privateText(user, 'В Барнауле на улице Попова, 100 третий день нет горячей воды'));
     const conf = await next(user.id, m, /зарегистрировано/);
     const incidentId = await routed(numberOf(conf.text!));
     const resolve = async () => {
@@ -375,7 +297,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     };
     const rate = async (survey: SentRecord, score: number) => {
       const b = buttonsOf(survey).find((x) => x.text === String(score))!;
-      push(tg.updates.callback(user, b.callback_data, { chat_id: user.id, message_id: survey.message_id }));
+      press(user, b.callback_data, survey);
     };
 
     // A low score, then «нет, не решено» in words: reopened like the button does.
@@ -384,7 +306,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     await rate(survey, 2);
     await next(user.id, m, /проблема решена\?/);
     m = mark();
-    push(tg.updates.privateText(user, 'нет, не решено'));
+    push(bots.tg.updates.privateText(user, 'нет, не решено'));
     await next(user.id, m, /возобновлено/);
     const [reopened] = await q<{ status: string }>(`select status from incidents where id = $1`, [
       incidentId,
@@ -402,7 +324,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     await rate(survey, 4);
     await next(user.id, m, /напишите комментарий/);
     m = mark();
-    push(tg.updates.privateText(user, 'В Бийске на улице Ленина, 5 не горят фонари'));
+    push(bots.tg.updates.privateText(user, 'В Бийске на улице Ленина, 5 не горят фонари'));
     const other = await next(user.id, m, /зарегистрировано/);
     expect(other.text).toContain('(Бийск)');
     expect(sentTo(user.id, m, /комментарий сохранён/)).toHaveLength(0);
@@ -412,9 +334,9 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     await rate(survey, 5);
     await next(user.id, m, /напишите комментарий/);
     m = mark();
-    push(tg.updates.privateText(user, 'Спасибо, всё сделали быстро'));
+    push(bots.tg.updates.privateText(user, 'Спасибо, всё сделали быстро'));
     await next(user.id, m, /комментарий сохранён в карточке обращения/);
-    const res = await fetch(`${t.app.url}/api/v1/incidents/${incidentId}`, {
+    const res = await fetch(`${bots.t.app.url}/api/v1/incidents/${incidentId}`, {
       headers: { authorization: `Bearer ${API_TOKEN}` },
     });
     const body = (await res.json()) as {
@@ -428,7 +350,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
 
     // What comes after the comment was taken is not swallowed: it is a new appeal.
     m = mark();
-    push(tg.updates.privateText(user, 'Когда покрасят забор у школы? Он весь облупился'));
+    push(bots.tg.updates.privateText(user, 'Когда покрасят забор у школы? Он весь облупился'));
     await next(user.id, m, /в каком городе или районе/);
     const [after] = await q<{ comment: string }>(`select comment from satisfaction where incident_id = $1`, [
       incidentId,
@@ -438,7 +360,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     // A low score, a comment typed instead of an answer, then «нет» typed: the question stayed open, so the
     // «нет» reopens (it is not a new appeal «нет»), and the comment is not asked for again.
     m = mark();
-    push(tg.updates.privateText(user, 'Барнаул')); // the fence appeal's municipality: registered, dialog free
+    push(bots.tg.updates.privateText(user, 'Барнаул')); // the fence appeal's municipality: registered, dialog free
     await next(user.id, m, /зарегистрировано/);
     await transition(incidentId, 'reopened', 'Повторная проверка');
     survey = await resolve();
@@ -446,10 +368,10 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     await rate(survey, 1);
     await next(user.id, m, /проблема решена\?/);
     m = mark();
-    push(tg.updates.privateText(user, 'Сделали кое-как, вода еле тёплая'));
+    push(bots.tg.updates.privateText(user, 'Сделали кое-как, вода еле тёплая'));
     await next(user.id, m, /проблема решена\?/);
     m = mark();
-    push(tg.updates.privateText(user, 'нет'));
+    push(bots.tg.updates.privateText(user, 'нет'));
     await next(user.id, m, /возобновлено/);
     expect(sentTo(user.id, m, /в каком городе или районе/)).toHaveLength(0);
     const [again] = await q<{ status: string }>(`select status from incidents where id = $1`, [incidentId]);
@@ -459,15 +381,15 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
   it('an answer to «Нужны уточнения» joins that appeal: its number, no new deadlines', async () => {
     const user = await citizen();
     let m = mark();
-    push(tg.updates.privateText(user, 'В Барнауле на улице Малахова, 12 огромная яма на дороге'));
+    push(bots.tg.updates.privateText(user, 'В Барнауле на улице Малахова, 12 огромная яма на дороге'));
     const conf = await next(user.id, m, /зарегистрировано/);
     const id = numberOf(conf.text!);
     const incidentId = await routed(id);
     // The state a sent question leaves (the draft approval itself is covered by the workflow test).
-    expect(await t.app.incidents.pause(incidentId, 'staff:test')).toBe(true);
+    expect(await bots.t.app.incidents.pause(incidentId, 'staff:test')).toBe(true);
 
     m = mark();
-    push(tg.updates.privateText(user, 'У второго подъезда, прямо у входа'));
+    push(bots.tg.updates.privateText(user, 'У второго подъезда, прямо у входа'));
     const added = await next(user.id, m, /добавлено к обращению/);
     expect(added.text).toContain(`№ ${String(id).padStart(6, '0')}`);
     expect(added.text).not.toMatch(/Первый ответ|срок рассмотрения/);
@@ -486,7 +408,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
 
     // /status lists the appeal once, not the answer as an appeal of its own.
     m = mark();
-    push(tg.updates.privateText(user, '/status'));
+    push(bots.tg.updates.privateText(user, '/status'));
     const st = await next(user.id, m, /Ваши обращения/);
     expect(st.text).toContain(`№ ${String(id).padStart(6, '0')}`);
     expect(st.text).not.toContain(`№ ${String(answers[0]!.id).padStart(6, '0')}`);

@@ -90,6 +90,21 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
   const viewFor = async (staff: StaffMember, d: ReplyDraftRow) => (await viewsFor(staff, [d]))[0]!;
 
+  /** A staff edit of the text (re-checked, approvals again), with its audit entry. */
+  async function editAudited(d: ReplyDraftRow, text: string, staff: StaffMember, ip: string) {
+    const r = await svc().edit(d, text, staff);
+    await app.services.audit({
+      actor: `staff:${staff.login}`,
+      action: 'draft.edit',
+      entity: 'reply_draft',
+      entityId: d.id,
+      before: { text: d.text },
+      after: { text: r.text },
+      ip,
+    });
+    return r;
+  }
+
   async function loadScoped(id: number, staff: StaffMember, action: 'read' | 'approve') {
     const d = await app.services.outbox.draft(id);
     if (!d) throw new NotFoundError('draft', String(id));
@@ -193,17 +208,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { d } = await loadScoped(req.params.id, req.staff!, 'approve');
-      const r = await svc().edit(d, req.body.text, req.staff!);
-      await app.services.audit({
-        actor: `staff:${req.staff!.login}`,
-        action: 'draft.edit',
-        entity: 'reply_draft',
-        entityId: d.id,
-        before: { text: d.text },
-        after: { text: r.text },
-        ip: req.ip,
-      });
-      return viewFor(req.staff!, r);
+      return viewFor(req.staff!, await editAudited(d, req.body.text, req.staff!, req.ip));
     },
   );
 
@@ -238,16 +243,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
             "a changed text needs the first approval again, and that is SMM's: approve the text as it is",
             { code: 'FORBIDDEN_ROLE' },
           );
-        draft = await svc().edit(d, text, staff);
-        await app.services.audit({
-          actor: `staff:${staff.login}`,
-          action: 'draft.edit',
-          entity: 'reply_draft',
-          entityId: d.id,
-          before: { text: d.text },
-          after: { text: draft.text },
-          ip: req.ip,
-        });
+        draft = await editAudited(d, text, staff, req.ip);
       }
       const r = await svc().approve(draft, scope, staff, undefined, req.body.acceptFailedChecks === true);
       await app.services.audit({
