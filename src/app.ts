@@ -2,6 +2,7 @@
  * The composition root: config → logger → store → redis/queues → nlp → workers → connectors → api.
  * `createApp` starts the roles asked for; `close()` stops them in reverse order.
  */
+import { storableCopy } from './domain/storable.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -473,6 +474,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
         staffHandler: createStaffDialog({ staff, citizens, incidents, reference: refGetter, workflow }),
         polls: participation.polls,
         cursors: createCursorStore(database),
+        poison: {
+          databaseAnswers: () => database.query('select 1', []).then(() => true),
+          setAside: (u) =>
+            auth.audit({
+              actor: 'system',
+              action: 'connector.update_set_aside',
+              entity: 'connector_update',
+              entityId: `${u.source}:${u.updateId}`,
+              after: { kind: u.kind, error: storableCopy(u.error), payload: storableCopy(u.payload) },
+            }),
+        },
       });
       app.bots = bots;
       app.connectors.push(...bots.all);

@@ -3,6 +3,7 @@
  * any process that runs workers) and listeners (the connectors role). Adding a platform means one module
  * like telegram.connector.ts that exports a sender and a connector, and a few lines here.
  */
+import type { PoisonDeps } from './poison.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { SlaDeadlines } from '../domain/sla.ts';
@@ -74,6 +75,8 @@ export interface BotsDeps extends OutboundDeps {
   polls?: PollVoter;
   /** Positions in update streams kept across restarts (the VK Bots Long Poll `ts`). */
   cursors?: CursorStore;
+  /** Setting aside an update a long poll cannot handle (see poison.ts). */
+  poison?: PoisonDeps;
 }
 
 export interface Bots {
@@ -161,6 +164,7 @@ export function createBots(deps: BotsDeps): Bots {
     registerSources,
     alerts: deps.alerts,
     log: deps.log,
+    poison: deps.poison,
   };
   const telegram = (config.TELEGRAM_BOT_TOKEN ?? []).map((token) =>
     createTelegramConnector({

@@ -2,6 +2,7 @@
  * The connector contract: a connector turns platform payloads into `InboundMessage`s and hands them to
  * `ingest`; it reports its state for /health. Nothing platform-specific leaks past src/connectors/.
  */
+import type { PoisonDeps } from './poison.ts';
 import type { Logger } from 'pino';
 import type { InboundMessage, OutboundMessage } from '../domain/types.ts';
 import type { ConnectorAlerts } from './alerts.ts';
@@ -35,6 +36,8 @@ export interface BotConnectorDeps {
   registerSources: (bot: { source: string; username?: string }) => Promise<void>;
   alerts: ConnectorAlerts;
   log: Logger;
+  /** An update of a long poll that fails every time is set aside after a few tries (see poison.ts). */
+  poison?: PoisonDeps;
 }
 
 /** Delivers the dialog's replies to one input: stored ones through the outbox, the others at once. */

@@ -11,6 +11,7 @@
  *   or a database outage loses nothing).
  * - Sending goes through `createTelegramSender`, used by the send queue.
  */
+import { createPoisonGuard } from './poison.ts';
 import { createHash } from 'node:crypto';
 import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Update, Message } from 'telegraf/types';
@@ -496,6 +497,8 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
     await opts.registerSources({ source, username });
   }
 
+  const guard = createPoisonGuard(opts.poison ?? {}, source, log);
+
   async function poll() {
     let offset = 0;
     let backoff = 1000;
@@ -510,7 +513,13 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
         )) as Update[];
         for (const u of updates) {
           if (!running) return;
-          await handleUpdate(u);
+          try {
+            await handleUpdate(u);
+            guard.succeeded();
+          } catch (err) {
+            const kind = Object.keys(u).find((k) => k !== 'update_id') ?? 'unknown';
+            if (!running || !(await guard.failed(String(u.update_id), kind, u, err))) throw err;
+          }
           offset = u.update_id + 1;
         }
         // A server that ignores the long-poll timeout (some emulators, misconfigured proxies) would make this

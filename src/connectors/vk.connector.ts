@@ -11,6 +11,7 @@
  *   key, so VK itself drops a repeat), or a comment with wall.createComment (guid = the key); a message of
  *   ours edited in place with messages.edit (a closed poll).
  */
+import { createPoisonGuard } from './poison.ts';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -495,6 +496,8 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
   const getServer = async () =>
     (await vk.api.groups.getLongPollServer({ group_id: opts.groupId })) as LpServer;
 
+  const guard = createPoisonGuard(opts.poison ?? {}, source, log);
+
   async function poll(first?: LpServer) {
     let server: LpServer | undefined = first;
     let backoff = 1000;
@@ -516,9 +519,15 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
         else if (body.failed)
           server = undefined; // key expired or lost: ask for a new server
         else {
-          for (const e of body.updates ?? []) {
+          for (const [i, e] of (body.updates ?? []).entries()) {
             if (!running) return;
-            await handleEvent(e);
+            try {
+              await handleEvent(e);
+              guard.succeeded();
+            } catch (err) {
+              const id = e.event_id ?? `${before}:${i}`;
+              if (!running || !(await guard.failed(id, String(e.type), e, err))) throw err;
+            }
           }
           server.ts = String(body.ts);
         }

@@ -13,6 +13,21 @@ export const MAX_DEPTH = 64;
 // eslint-disable-next-line no-control-regex
 const BAD_CHAR = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * A copy of a JSON-like value that PostgreSQL can store: NUL characters and lone surrogates (in keys too)
+ * become U+FFFD. For keeping what could not be handled (a set-aside update), not for citizens' data.
+ */
+export function storableCopy(value: unknown, depth = 0): unknown {
+  const fix = (s: string) => s.replace(new RegExp(BAD_CHAR.source, 'g'), '\uFFFD');
+  if (typeof value === 'string') return fix(value);
+  if (value === null || typeof value !== 'object') return value ?? null;
+  if (depth >= MAX_DEPTH) return '…';
+  if (Array.isArray(value)) return value.map((v) => storableCopy(v, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [fix(k), storableCopy(v, depth + 1)]),
+  );
+}
+
 export interface Unstorable {
   /** Where, as `a.b[2].c` (empty: the value itself). */
   field: string;
