@@ -347,6 +347,34 @@ describe('staff API: bad input, refusals and the audit trail', () => {
     expect((all.json() as Draft).suggestions.map((x) => x.incidentId)).toEqual([incidentId, own]);
   });
 
+  it('a draft read by a role without access to personal data shows its contacts masked; SMM sees them', async () => {
+    const target = await insertIncident(t, {
+      agency: 'altayavtodor',
+      sector: 'roads',
+      muni: 'biysk',
+      daysAgo: 1,
+      status: 'new',
+      dueH: 48,
+    });
+    const text = 'Уважаемый заявитель! Мы перезвоним вам по номеру +7 913 555-12-34.';
+    const [row] = await q<{ id: number }>(
+      `insert into reply_drafts (incident_id, key, kind, text) values ($1, 'audit:mask', 'acknowledgement', $2)
+       returning id`,
+      [target, text],
+    );
+    const tokenOf = async (login: string, role: string) =>
+      t.app.staff.issueToken(
+        (await t.app.staff.create({ login, name: login, grants: [{ role }] })).id,
+        'test',
+      );
+    const read = async (token: string) =>
+      (await call('GET', `/api/v1/drafts/${Number(row!.id)}`, token)).json() as { text: string };
+    const masked = (await read(await tokenOf('audit-analyst-pd', 'analyst'))).text;
+    expect(masked).not.toContain('555-12-34');
+    expect(masked).toContain('+7 *** ***-**-34');
+    expect((await read(await tokenOf('audit-smm-pd', 'smm'))).text).toBe(text);
+  });
+
   it('every error code raised with an English message has a Russian text in the workspace', () => {
     const web = fs.readFileSync(path.join(ROOT, 'web/src/api.ts'), 'utf8');
     const map = web.slice(web.indexOf('const RU_ERRORS'), web.indexOf('};', web.indexOf('const RU_ERRORS')));

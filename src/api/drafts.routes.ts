@@ -11,7 +11,7 @@ import { can, type IncidentScope } from '../domain/permissions.ts';
 import type { ReplyDraftRow } from '../store/outbox.store.ts';
 import type { StaffMember } from '../store/staff.store.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
-import { canSeePersonalData } from './access.ts';
+import { canSeePersonalData, PERSONAL_DATA_ROLES } from './access.ts';
 import { maskText } from '../responders/privacy.ts';
 import { incidentAuthorNames } from '../store/privacy.store.ts';
 
@@ -83,9 +83,23 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         )
         .map((r) => Number(r.id)),
     );
+    // Without access to personal data the texts are masked like the citizens' own words (a reply may greet
+    // its citizen by name, quote a phone number or an address of theirs).
+    const pd = staff.grants.some((g) => PERSONAL_DATA_ROLES.includes(g.role));
+    const names = pd
+      ? undefined
+      : await incidentAuthorNames(app.services.database, [
+          ...new Set([...drafts.map((d) => d.incidentId), ...readable]),
+        ]);
+    const shown = (text: string, incidentId: number) =>
+      names ? maskText(text, names.get(incidentId)) : text;
     return drafts.map((d) => ({
       ...draftView(d),
-      suggestions: d.suggestions.filter((x) => readable.has(x.incidentId)),
+      text: shown(d.text, d.incidentId),
+      originalText: d.originalText === null ? null : shown(d.originalText, d.incidentId),
+      suggestions: d.suggestions
+        .filter((x) => readable.has(x.incidentId))
+        .map((x) => ({ ...x, text: shown(x.text, x.incidentId) })),
     }));
   }
   const viewFor = async (staff: StaffMember, d: ReplyDraftRow) => (await viewsFor(staff, [d]))[0]!;
