@@ -303,16 +303,18 @@ describe('staff API: bad input, refusals and the audit trail', () => {
     });
   });
 
+  /** A new roads incident in Biysk (agency altayavtodor). */
+  const roads = () =>
+    insertIncident(t, {
+      agency: 'altayavtodor',
+      sector: 'roads',
+      muni: 'biysk',
+      daysAgo: 1,
+      status: 'new',
+      dueH: 48,
+    });
+
   it("suggested replies of a draft are only those of incidents within the reader's scope", async () => {
-    const roads = () =>
-      insertIncident(t, {
-        agency: 'altayavtodor',
-        sector: 'roads',
-        muni: 'biysk',
-        daysAgo: 1,
-        status: 'new',
-        dueH: 48,
-      });
     const [own, target] = [await roads(), await roads()];
     const suggestions = [
       { draftId: 9001, incidentId, text: 'Ответ по транспорту: маршрут № 17 восстановлен.', similarity: 0.6 },
@@ -348,14 +350,7 @@ describe('staff API: bad input, refusals and the audit trail', () => {
   });
 
   it('a draft read by a role without access to personal data shows its contacts masked; SMM sees them', async () => {
-    const target = await insertIncident(t, {
-      agency: 'altayavtodor',
-      sector: 'roads',
-      muni: 'biysk',
-      daysAgo: 1,
-      status: 'new',
-      dueH: 48,
-    });
+    const target = await roads();
     const text = 'Уважаемый заявитель! Мы перезвоним вам по номеру +7 913 555-12-34.';
     const [row] = await q<{ id: number }>(
       `insert into reply_drafts (incident_id, key, kind, text) values ($1, 'audit:mask', 'acknowledgement', $2)
