@@ -316,6 +316,8 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
       after: { kind: 'message' },
     });
     expect(entry!.after.error).toMatch(/NUL/);
+    // Anna was told her message was not taken and asked to send it again.
+    await next(anna.id, 0, /не удалось обработать/);
     // Anna can write again.
     m = mark();
     push(bots.tg.updates.privateText(anna, 'В Бийске на улице Ленина, 3 яма на дороге'));

@@ -11,7 +11,6 @@
  *   or a database outage loses nothing).
  * - Sending goes through `createTelegramSender`, used by the send queue.
  */
-import { createPoisonGuard } from './poison.ts';
 import { createHash } from 'node:crypto';
 import { Telegraf, Telegram, TelegramError, type Context } from 'telegraf';
 import type { Update, Message } from 'telegraf/types';
@@ -20,6 +19,8 @@ import type { DialogCommand, DialogInput, DialogReply } from './citizen-dialog.t
 import type { StaffHandler, StaffInput } from './staff-dialog.ts';
 import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorStatus } from './connector.ts';
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
+import { createPoisonGuard } from './poison.ts';
+import { UPDATE_SET_ASIDE } from '../responders/citizen-texts.ts';
 
 export const TELEGRAM_DEFAULT_LIMITS: SendLimits = { perChatMs: 1000, globalMs: Math.ceil(1000 / 30) };
 const ALLOWED_UPDATES = [
@@ -498,6 +499,20 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
   }
 
   const guard = createPoisonGuard(opts.poison ?? {}, source, log);
+  /** Tells the citizen of a private chat that their set-aside message was not taken (not in groups). */
+  async function apologise(u: Update) {
+    const m = ('message' in u && u.message) || ('edited_message' in u && u.edited_message) || undefined;
+    const chat = m ? m.chat : 'callback_query' in u ? u.callback_query.message?.chat : undefined;
+    if (chat?.type !== 'private') return;
+    await opts
+      .sendDirect({
+        source,
+        chatId: String(chat.id),
+        text: UPDATE_SET_ASIDE,
+        idempotencyKey: `set-aside:${source}:${u.update_id}`,
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not tell the citizen about a set-aside update'));
+  }
 
   async function poll() {
     let offset = 0;
@@ -519,6 +534,7 @@ export function createTelegramConnector(opts: TelegramConnectorOptions): Telegra
           } catch (err) {
             const kind = Object.keys(u).find((k) => k !== 'update_id') ?? 'unknown';
             if (!running || !(await guard.failed(String(u.update_id), kind, u, err))) throw err;
+            await apologise(u);
           }
           offset = u.update_id + 1;
         }

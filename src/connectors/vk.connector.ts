@@ -11,7 +11,6 @@
  *   key, so VK itself drops a repeat), or a comment with wall.createComment (guid = the key); a message of
  *   ours edited in place with messages.edit (a closed poll).
  */
-import { createPoisonGuard } from './poison.ts';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -20,6 +19,8 @@ import type { Attachment, Button, OutboundMessage } from '../domain/types.ts';
 import type { DialogCommand, DialogInput } from './citizen-dialog.ts';
 import { deliverReplies, type BotConnectorDeps, type Connector, type ConnectorStatus } from './connector.ts';
 import { SendError, type PlatformSender, type SendLimits } from './platform.ts';
+import { createPoisonGuard } from './poison.ts';
+import { UPDATE_SET_ASIDE } from '../responders/citizen-texts.ts';
 
 const CHAT_PEER_BASE = 2_000_000_000;
 
@@ -497,6 +498,20 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
     (await vk.api.groups.getLongPollServer({ group_id: opts.groupId })) as LpServer;
 
   const guard = createPoisonGuard(opts.poison ?? {}, source, log);
+  /** Tells the citizen of a private dialog that their set-aside message was not taken (not in chats). */
+  async function apologise(e: VkEvent, id: string) {
+    const peer =
+      e.type === 'message_new' ? (e.object as { message?: VkMessage }).message?.peer_id : undefined;
+    if (typeof peer !== 'number' || peer >= CHAT_PEER_BASE) return;
+    await opts
+      .sendDirect({
+        source,
+        chatId: String(peer),
+        text: UPDATE_SET_ASIDE,
+        idempotencyKey: `set-aside:${source}:${id}`,
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not tell the citizen about a set-aside update'));
+  }
 
   async function poll(first?: LpServer) {
     let server: LpServer | undefined = first;
@@ -527,6 +542,7 @@ export function createVkConnector(opts: VkConnectorOptions): VkConnector {
             } catch (err) {
               const id = e.event_id ?? `${before}:${i}`;
               if (!running || !(await guard.failed(id, String(e.type), e, err))) throw err;
+              await apologise(e, id);
             }
           }
           server.ts = String(body.ts);

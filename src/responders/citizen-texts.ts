@@ -144,6 +144,11 @@ export const UNSUBSCRIBED =
   'Вы отписаны от новостей и опросов. Ответы по вашим обращениям будут приходить, как и раньше. ' +
   'Если хотите также отозвать согласие на обработку персональных данных, нажмите кнопку ниже.';
 
+/** A message the bot could not handle however often it tried (set aside, see connectors/poison.ts). */
+export const UPDATE_SET_ASIDE =
+  'Извините, это сообщение не удалось обработать. Пожалуйста, отправьте его ещё раз обычным текстом ' +
+  'или опишите проблему другими словами.';
+
 /** A rating button that is not for one of this citizen's appeals (or for no appeal at all). */
 export const SCORE_NOT_YOURS =
   'Эта оценка не относится к вашим обращениям, поэтому мы её не учли. Если у вас есть вопрос, напишите его.';
