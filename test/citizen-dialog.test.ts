@@ -304,7 +304,7 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
     let survey = await resolve();
     m = mark();
     await rate(survey, 2);
-    await next(user.id, m, /проблема решена\?/);
+    const solvedQuestion = await next(user.id, m, /проблема решена\?/);
     m = mark();
     push(bots.tg.updates.privateText(user, 'нет, не решено'));
     await next(user.id, m, /возобновлено/);
@@ -312,6 +312,18 @@ describe('citizen dialog: nothing a citizen sends is lost', () => {
       incidentId,
     ]);
     expect(reopened!.status).toBe('reopened');
+    // The «Не решено» button of that question pressed afterwards: noted, not thanked for as a rating, and
+    // nothing reopened twice.
+    m = mark();
+    const notSolved = buttonsOf(solvedQuestion).find((b) => /:no:/.test(b.callback_data))!;
+    press(user, notSolved.callback_data, solvedQuestion);
+    const noted = await next(user.id, m, /не решена|оценку/);
+    expect(noted.text).toMatch(/мы учли, что проблема не решена/);
+    const reopenEvents = await q(
+      `select 1 from incident_events where incident_id = $1 and type = 'status_changed' and to_status = 'reopened'`,
+      [incidentId],
+    );
+    expect(reopenEvents).toHaveLength(1);
     const [sat] = await q<{ unresolved: boolean; comment: string | null }>(
       `select unresolved, comment from satisfaction where incident_id = $1`,
       [incidentId],

@@ -484,15 +484,21 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       await citizens.setDialog(input.source, input.chatId, 'ready', {});
       return [prompt(T.REOPENED)];
     }
+    // «Не решено» that reopened nothing (pressed again: the appeal is back in work already, or closed) is
+    // noted as such, not thanked for as a rating.
+    const thanks = unresolved ? T.UNRESOLVED_NOTED : T.THANKS_FOR_SCORE;
     if (keep)
-      return [prompt(T.THANKS_FOR_SCORE_ONLY), ...(await pendingReminder('await_municipality', keep))];
+      return [
+        prompt(unresolved ? T.UNRESOLVED_NOTED_ONLY : T.THANKS_FOR_SCORE_ONLY),
+        ...(await pendingReminder('await_municipality', keep)),
+      ];
     // The comment came already (before this answer): nothing more to ask.
     if (commented) {
       await citizens.setDialog(input.source, input.chatId, 'ready', {});
-      return [prompt(T.THANKS_FOR_SCORE_ONLY)];
+      return [prompt(unresolved ? T.UNRESOLVED_NOTED_ONLY : T.THANKS_FOR_SCORE_ONLY)];
     }
     await citizens.setDialog(input.source, input.chatId, 'await_comment', { incidentId, score });
-    return [prompt(T.THANKS_FOR_SCORE)];
+    return [prompt(thanks)];
   }
 
   function searchMunicipalities(q: string): string[] {

@@ -186,6 +186,12 @@ export const COMMENT_SAVED_ASK_SOLVED =
 export const REOPENED =
   'Спасибо, что сообщили. Обращение возобновлено и снова передано исполнителю; мы сообщим о результате.';
 
+/** «Не решено» once more (the appeal is already back in work, or closed): noted, nothing reopened again. */
+export const UNRESOLVED_NOTED_ONLY = 'Спасибо, мы учли, что проблема не решена.';
+export const UNRESOLVED_NOTED =
+  `${UNRESOLVED_NOTED_ONLY} Если хотите, напишите комментарий следующим сообщением — его увидят ` +
+  'сотрудники, которые занимаются обращением.';
+
 export const STALE_BUTTON = 'Эта кнопка уже неактуальна. Опишите проблему сообщением или отправьте /help.';
 
 // Messages about an incident, to every citizen who wrote about it through a bot.
