@@ -255,7 +255,26 @@ describe('polls and public discussions through the bots', () => {
       /^Ваш голос уже учтён: «Набережную»\. Проголосовать можно только один раз/,
     );
     const toBoris = tgSent.find((r) => r.chat_id === String(TG.boris.id))!;
+    // Boris has an appeal waiting for its municipality: after his vote the question is asked again.
+    let before = tg.sent().length;
+    tg.pushUpdate(
+      BOT,
+      tg.updates.privateText({ id: TG.boris.id, first_name: TG.boris.name }, 'Во дворе яма'),
+    );
+    await tg.waitForSent(
+      (s) =>
+        s.chat_id === String(TG.boris.id) &&
+        tg.sent().indexOf(s) >= before &&
+        /в каком городе/.test(s.text ?? ''),
+    );
+    before = tg.sent().length;
     expect(await press(TG.boris, `vote:${id}:1`, toBoris.message_id)).toMatch(/Ваш голос учтён/);
+    await tg.waitForSent(
+      (s) =>
+        s.chat_id === String(TG.boris.id) &&
+        tg.sent().indexOf(s) >= before &&
+        /ещё не зарегистрировано/.test(s.text ?? ''),
+    );
     expect(await vkPress(VKU.zoya, 'Сквер у ДК', `vote:${id}:0`)).toMatch(/Ваш голос учтён: «Сквер у ДК»/);
     expect(await vkPress(VKU.zoya, 'Детскую площадку', `vote:${id}:2`)).toMatch(
       /Ваш голос уже учтён: «Сквер у ДК»/,

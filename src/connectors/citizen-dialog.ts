@@ -707,11 +707,14 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     // Writing again means the bot is not blocked any more.
     if (author.blocked) await citizens.clearBlocked(input.platform, input.user.id);
     // A vote (poll buttons work whatever the dialog is doing; one vote per citizen is kept by the poll).
-    if (deps.polls && (input.pollAnswer || input.button?.startsWith('vote:')))
-      return (await deps.polls.vote(input)).map((text) => prompt(text));
     const dialog = await citizens.dialog(input.source, input.chatId);
     const state = dialog?.state ?? 'ready';
     const data = (dialog?.data ?? {}) as DialogData;
+    // …and an appeal waiting for its municipality is reminded of after the answer, as after /help.
+    if (deps.polls && (input.pollAnswer || input.button?.startsWith('vote:'))) {
+      const answers = (await deps.polls.vote(input)).map((text) => prompt(text));
+      return answers.length ? [...answers, ...(await pendingReminder(state, data))] : answers;
+    }
     const pending = state === 'await_municipality' ? data.pending : undefined;
 
     if (input.editOf) return handleEdit(input, author, state, data);
