@@ -6,6 +6,7 @@
  * nothing — through the Telegram Bot API and VK API emulators with real PostgreSQL, Redis and BullMQ.
  */
 import { describe, expect, it } from 'vitest';
+import type { SentRecord } from './emulators/telegram.ts';
 import { buttonsOf, numberOf, sleep, useCitizenBots } from './citizen-bots.ts';
 import { waitFor } from './helpers.ts';
 
@@ -172,6 +173,30 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
     expect(await storedText(numberOf(conf.text!))).toBe(
       'В Бийске на улице Ленина, 5 третий день не вывозят мусор',
     );
+  });
+
+  it('subscription: after choosing a municipality the citizen can go back to the whole krai', async () => {
+    const user = await citizen();
+    const districtOf = (r: SentRecord) => buttonsOf(r).find((b) => b.callback_data === 'sub:m')!.text;
+    let m = mark();
+    push(bots.tg.updates.privateText(user, '/subscribe'));
+    const menu = await next(user.id, m, /темы новостей/);
+    expect(districtOf(menu)).toBe('Район: весь край');
+    m = mark();
+    press(user, 'sub:m', menu);
+    const list = await next(user.id, m, /Выберите ваш город или район/);
+    const town = buttonsOf(list).find((b) => /^subm:(?!search|all)/.test(b.callback_data))!;
+    expect(buttonsOf(list).map((b) => b.callback_data)).toContain('subm:all');
+    m = mark();
+    press(user, town.callback_data, list);
+    const chosen = await next(user.id, m, /темы новостей/);
+    expect(districtOf(chosen)).toBe(`Район: ${town.text}`);
+    m = mark();
+    press(user, 'sub:m', chosen);
+    const again = await next(user.id, m, /Выберите ваш город или район/);
+    m = mark();
+    press(user, 'subm:all', again);
+    expect(districtOf(await next(user.id, m, /темы новостей/))).toBe('Район: весь край');
   });
 
   it('«Отписаться» pressed after consent was withdrawn promises no button that is not there', async () => {

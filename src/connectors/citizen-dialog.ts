@@ -242,6 +242,8 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
       );
     rows.push([{ text: T.BTN_SEARCH, data: `${prefix}:search` }]);
     if (prefix === 'muni') rows.push([{ text: T.BTN_SKIP, data: 'muni:skip' }]);
+    // News of the whole krai again, after a municipality was chosen.
+    if (prefix === 'subm') rows.push([{ text: T.BTN_WHOLE_KRAI, data: 'subm:all' }]);
     return rows;
   }
 
@@ -577,7 +579,8 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
         });
         return [prompt(T.ASK_SEARCH)];
       }
-      if (municipalityByCode(code)) municipality = code;
+      if (code === 'all') municipality = null;
+      else if (municipalityByCode(code)) municipality = code;
       await setDialog('subscribe', {
         topics: [...topics],
         municipality,

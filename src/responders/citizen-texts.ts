@@ -7,6 +7,7 @@ import type { Button } from '../domain/types.ts';
 export const BTN_AGREE = 'Даю согласие';
 export const BTN_DISAGREE = 'Не даю согласия';
 export const BTN_SEARCH = 'Другой — найти по названию';
+export const BTN_WHOLE_KRAI = 'Весь край';
 export const BTN_SKIP = 'Не знаю / пропустить';
 export const BTN_DONE = 'Готово';
 export const BTN_WITHDRAW = 'Отозвать согласие';
