@@ -3,6 +3,7 @@
  * `createApp` starts the roles asked for; `close()` stops them in reverse order.
  */
 import { storableCopy } from './domain/storable.ts';
+import { updateAuthor } from './connectors/poison.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -482,7 +483,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
               action: 'connector.update_set_aside',
               entity: 'connector_update',
               entityId: `${u.source}:${u.updateId}`,
-              after: { kind: u.kind, error: storableCopy(u.error), payload: storableCopy(u.payload) },
+              after: {
+                kind: u.kind,
+                author: updateAuthor(u.source, u.payload) ?? null,
+                error: storableCopy(u.error),
+                payload: storableCopy(u.payload),
+              },
             }),
         },
       });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { SentRecord } from './emulators/telegram.ts';
 import { buttonsOf, numberOf, sleep, useCitizenBots } from './citizen-bots.ts';
 import { waitFor } from './helpers.ts';
+import { createPrivacyStore, ERASED_MARKER } from '../src/store/privacy.store.ts';
 
 const BOT = '700300200:AAaudit-bot-token-0123456789abc';
 const GROUP = 777302;
@@ -341,12 +342,25 @@ describe('citizen dialog: unexpected input gets a fitting answer and loses nothi
       after: { kind: 'message' },
     });
     expect(entry!.after.error).toMatch(/NUL/);
+    expect(entry!.after).toMatchObject({ author: `telegram:${anna.id}` });
+    expect(JSON.stringify(entry!.after)).toContain('В Бийске яма');
     // Anna was told her message was not taken and asked to send it again.
     await next(anna.id, 0, /не удалось обработать/);
     // Anna can write again.
     m = mark();
     push(bots.tg.updates.privateText(anna, 'В Бийске на улице Ленина, 3 яма на дороге'));
     await next(anna.id, m, /зарегистрировано/);
+    // Erasing Anna's data (152-ФЗ) erases the kept update too.
+    const [author] = await q<{ id: number }>(
+      `select id from authors where platform = 'telegram' and external_id = $1`,
+      [String(anna.id)],
+    );
+    await createPrivacyStore(bots.t.app.database).eraseCitizen(Number(author!.id));
+    const [after] = await q<{ after: Record<string, unknown> }>(
+      `select after from audit_log where action = 'connector.update_set_aside'`,
+    );
+    expect(after!.after.payload).toBe(ERASED_MARKER);
+    expect(JSON.stringify(after!.after)).not.toContain('В Бийске яма');
   }, 60_000);
 
   // Last: before the fix this update could not be stored, and the bot's long poll retried it for ever.

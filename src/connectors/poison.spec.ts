@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { storableCopy } from '../domain/storable.ts';
-import { createPoisonGuard, MAX_UPDATE_TRIES, type SetAsideUpdate } from './poison.ts';
+import { createPoisonGuard, MAX_UPDATE_TRIES, updateAuthor, type SetAsideUpdate } from './poison.ts';
 
 const log = pino({ level: 'silent' });
 const boom = new Error('boom');
@@ -53,5 +53,17 @@ describe('poison guard of a long poll', () => {
     expect(storableCopy({ 'a\u0000': ['x\uD800y', 'ok 😀', 1, null, true] })).toEqual({
       'a\uFFFD': ['x\uFFFDy', 'ok 😀', 1, null, true],
     });
+  });
+
+  it('names the citizen of a set-aside update, so that erasing their data finds it', () => {
+    expect(updateAuthor('telegram:1', { update_id: 5, message: { from: { id: 42 }, text: 'x' } })).toBe(
+      'telegram:42',
+    );
+    expect(updateAuthor('telegram:1', { callback_query: { from: { id: 7 }, data: 'x' } })).toBe('telegram:7');
+    expect(updateAuthor('telegram:1', { poll_answer: { user: { id: 8 } } })).toBe('telegram:8');
+    expect(updateAuthor('vk:2', { type: 'message_new', object: { message: { from_id: 9 } } })).toBe('vk:9');
+    expect(updateAuthor('vk:2', { type: 'wall_reply_new', object: { from_id: 10 } })).toBe('vk:10');
+    expect(updateAuthor('telegram:1', { channel_post: { chat: { id: -1 } } })).toBeUndefined();
+    expect(updateAuthor('vk:2', null)).toBeUndefined();
   });
 });

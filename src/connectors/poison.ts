@@ -57,3 +57,27 @@ export function createPoisonGuard(deps: PoisonDeps, source: string, log: Logger)
     },
   };
 }
+
+/**
+ * Who sent a set-aside update, as `<platform>:<user id>` (Telegram `from.id`, VK `from_id`), so that erasing
+ * a citizen's data (152-ФЗ) finds the updates of theirs kept in the audit trail.
+ */
+export function updateAuthor(source: string, payload: unknown): string | undefined {
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+  const p = obj(payload);
+  const platform = source.split(':')[0];
+  let id: unknown;
+  if (platform === 'telegram') {
+    for (const kind of ['message', 'edited_message', 'callback_query', 'poll_answer', 'my_chat_member']) {
+      const from = obj(obj(p?.[kind])?.[kind === 'poll_answer' ? 'user' : 'from']);
+      if (from?.id !== undefined) {
+        id = from.id;
+        break;
+      }
+    }
+  } else {
+    const o = obj(p?.object);
+    id = obj(o?.message)?.from_id ?? o?.from_id ?? o?.user_id;
+  }
+  return typeof id === 'number' || (typeof id === 'string' && id) ? `${platform}:${id}` : undefined;
+}

@@ -660,6 +660,12 @@ export function createPrivacyStore(database: Database): PrivacyStore {
         const [votes] = await rows<{ n: unknown }>(
           sql`select count(*) as n from poll_votes where author_id = ${authorId}`,
         );
+        // Updates of theirs a long poll set aside (kept whole in the audit trail for the administrators).
+        await tx.execute(
+          sql`update audit_log set after = after - 'payload' || jsonb_build_object('payload', ${ERASED_MARKER}::text)
+               where action = 'connector.update_set_aside'
+                 and after->>'author' = (select platform || ':' || external_id from authors where id = ${authorId})`,
+        );
         await tx.execute(
           sql`update authors
                  set name = null, external_id = 'anon:' || gen_random_uuid(), consent_personal_data = false,
