@@ -476,7 +476,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         polls: participation.polls,
         cursors: createCursorStore(database),
         poison: {
-          databaseAnswers: () => database.query('select 1', []).then(() => true),
+          databaseAnswers: () => database.ping().then(() => true),
           setAside: (u) =>
             auth.audit({
               actor: 'system',

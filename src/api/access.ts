@@ -198,7 +198,12 @@ export function allowed(p: Principal, access: AccessClass): boolean {
 export function canSeePersonalData(p: Principal | undefined): boolean {
   if (!p) return false;
   if (p.kind === 'integration') return p.scopes.includes('personal_data');
-  return p.member.grants.some((g) => PERSONAL_DATA_ROLES.includes(g.role));
+  return grantsSeePersonalData(p.member.grants);
+}
+
+/** A staff member with these grants may read citizens' personal data. */
+export function grantsSeePersonalData(grants: readonly { role: string }[]): boolean {
+  return grants.some((g) => PERSONAL_DATA_ROLES.includes(g.role));
 }
 
 /** Actor name for events and the audit trail. */

@@ -11,7 +11,7 @@ import { can, type IncidentScope } from '../domain/permissions.ts';
 import type { ReplyDraftRow } from '../store/outbox.store.ts';
 import type { StaffMember } from '../store/staff.store.ts';
 import { IdParamsSchema } from './schemas/message.schema.ts';
-import { canSeePersonalData, PERSONAL_DATA_ROLES } from './access.ts';
+import { canSeePersonalData, grantsSeePersonalData } from './access.ts';
 import { maskText } from '../responders/privacy.ts';
 import { incidentAuthorNames } from '../store/privacy.store.ts';
 
@@ -85,7 +85,7 @@ export const draftsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     );
     // Without access to personal data the texts are masked like the citizens' own words (a reply may greet
     // its citizen by name, quote a phone number or an address of theirs).
-    const pd = staff.grants.some((g) => PERSONAL_DATA_ROLES.includes(g.role));
+    const pd = grantsSeePersonalData(staff.grants);
     const names = pd
       ? undefined
       : await incidentAuthorNames(app.services.database, [

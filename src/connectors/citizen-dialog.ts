@@ -488,16 +488,14 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
     }
     // «Не решено» that reopened nothing (pressed again: the appeal is back in work already, or closed) is
     // noted as such, not thanked for as a rating.
-    const thanks = unresolved ? T.UNRESOLVED_NOTED : T.THANKS_FOR_SCORE;
-    if (keep)
-      return [
-        prompt(unresolved ? T.UNRESOLVED_NOTED_ONLY : T.THANKS_FOR_SCORE_ONLY),
-        ...(await pendingReminder('await_municipality', keep)),
-      ];
+    const [thanks, thanksOnly] = unresolved
+      ? [T.UNRESOLVED_NOTED, T.UNRESOLVED_NOTED_ONLY]
+      : [T.THANKS_FOR_SCORE, T.THANKS_FOR_SCORE_ONLY];
+    if (keep) return [prompt(thanksOnly), ...(await pendingReminder('await_municipality', keep))];
     // The comment came already (before this answer): nothing more to ask.
     if (commented) {
       await citizens.setDialog(input.source, input.chatId, 'ready', {});
-      return [prompt(unresolved ? T.UNRESOLVED_NOTED_ONLY : T.THANKS_FOR_SCORE_ONLY)];
+      return [prompt(thanksOnly)];
     }
     await citizens.setDialog(input.source, input.chatId, 'await_comment', { incidentId, score });
     return [prompt(thanks)];
@@ -505,12 +503,11 @@ export function createCitizenDialog(deps: DialogDeps): CitizenDialog {
 
   function searchMunicipalities(q: string): string[] {
     const found = findMunicipality(q) ?? findMunicipality(`в ${q}`);
-    const fold = (s: string) => s.toLowerCase().replace(/ё/g, 'е').trim();
-    const needle = fold(q).slice(0, 5);
+    const needle = fold(q).trim().slice(0, 5);
     const codes = new Set<string>(found ? [found.code] : []);
     if (needle.length >= 3)
       for (const m of MUNICIPALITIES)
-        if ([m.shortName, m.name, m.center, ...m.aliases].some((n) => fold(n).includes(needle)))
+        if ([m.shortName, m.name, m.center, ...m.aliases].some((n) => fold(n).trim().includes(needle)))
           codes.add(m.code);
     return [...codes].slice(0, 8);
   }
